@@ -1,0 +1,1 @@
+"""Vector similarity search on AWS Lambda: core logic, storage and HTTP adapters."""

@@ -1,0 +1,93 @@
+"""Domain errors. Each has a stable machine-readable code and the HTTP status it maps to."""
+
+
+class VecsearchError(Exception):
+    """Base of every error the API reports to callers."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(VecsearchError):
+    """The request is well-formed JSON but breaks a rule the models cannot express alone."""
+
+    code = "invalid_request"
+    status = 422
+
+
+class DimensionMismatch(InvalidRequest):
+    """A vector's length differs from the collection's dimension."""
+
+    code = "dimension_mismatch"
+
+
+class InvalidVector(InvalidRequest):
+    """A vector holds NaN, Infinity or a non-numeric component."""
+
+    code = "invalid_vector"
+
+
+class PayloadTooLarge(VecsearchError):
+    """A batch or body exceeds the configured limit."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class CollectionNotFound(VecsearchError):
+    code = "collection_not_found"
+    status = 404
+
+
+class CollectionExists(VecsearchError):
+    code = "collection_exists"
+    status = 409
+
+
+class VersionNotFound(VecsearchError):
+    code = "version_not_found"
+    status = 404
+
+
+class JobNotFound(VecsearchError):
+    code = "job_not_found"
+    status = 404
+
+
+class ImportSourceInvalid(VecsearchError):
+    """Bulk-import files are missing, unreadable, or disagree with the collection."""
+
+    code = "import_source_invalid"
+    status = 422
+
+
+class NoLiveVersion(VecsearchError):
+    """The collection exists but has never been indexed."""
+
+    code = "no_live_version"
+    status = 409
+
+
+class ConcurrentUpdate(VecsearchError):
+    """A conditional write lost a race (for example two promotions at once)."""
+
+    code = "concurrent_update"
+    status = 409
+
+
+class VersionCorrupt(VecsearchError):
+    """A stored version fails manifest verification; it is never served."""
+
+    code = "version_corrupt"
+    status = 500
+
+
+class StorageError(VecsearchError):
+    """The store failed (I/O error, throttling, permissions)."""
+
+    code = "storage_error"
+    status = 503

@@ -1,0 +1,286 @@
+"""Validated models shared by the core, the HTTP APIs and the stored JSON documents."""
+
+import math
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_DOCUMENT_ID_LENGTH = 256
+MAX_DIMENSION = 4096
+MAX_QUERIES_PER_BATCH = 100
+MAX_K = 1000
+
+
+class Strict(BaseModel):
+    """Base for request and stored models: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metric(StrEnum):
+    COSINE = "cosine"
+    L2 = "l2"
+    IP = "ip"
+
+
+class FlatIndex(Strict):
+    kind: Literal["flat"] = "flat"
+
+
+class HnswIndex(Strict):
+    kind: Literal["hnsw"] = "hnsw"
+    m: Annotated[int, Field(ge=4, le=128)] = 32
+    ef_construction: Annotated[int, Field(ge=8, le=2048)] = 128
+    ef_search: Annotated[int, Field(ge=1, le=4096)] = 128
+
+
+class IvfIndex(Strict):
+    kind: Literal["ivf"] = "ivf"
+    nlist: Annotated[int, Field(ge=1, le=65536)] = 1024
+    nprobe: Annotated[int, Field(ge=1, le=65536)] = 32
+    train_sample: Annotated[int, Field(ge=1000, le=10_000_000)] = 100_000
+
+
+IndexSpec = Annotated[FlatIndex | HnswIndex | IvfIndex, Field(discriminator="kind")]
+
+
+def _finite_components(vector: list[float]) -> list[float]:
+    for position, component in enumerate(vector):
+        if not math.isfinite(component):
+            raise ValueError(f"component {position} is {component}: vectors must be finite")
+    return vector
+
+
+Vector = Annotated[list[float], Field(min_length=1, max_length=MAX_DIMENSION)]
+
+
+class CollectionSpec(Strict):
+    name: str
+    dimension: Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
+    metric: Metric = Metric.COSINE
+    index: IndexSpec = Field(default_factory=FlatIndex)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_safe(cls, name: str) -> str:
+        if not COLLECTION_NAME.fullmatch(name):
+            raise ValueError("name must be 1-63 chars of a-z, 0-9, '_' or '-', starting alphanumeric")
+        return name
+
+
+class Document(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]
+    vector: Vector
+    metadata: dict[str, JsonValue] | None = None
+
+    @field_validator("vector", mode="before")
+    @classmethod
+    def _numeric(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for position, component in enumerate(value):
+                if isinstance(component, bool) or not isinstance(component, int | float):
+                    raise ValueError(f"component {position} is not a number")
+        return value
+
+    @field_validator("vector")
+    @classmethod
+    def _finite(cls, vector: list[float]) -> list[float]:
+        return _finite_components(vector)
+
+
+class UpsertRequest(Strict):
+    documents: Annotated[list[Document], Field(min_length=1)]
+
+
+class DeleteRequest(Strict):
+    ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]],
+        Field(min_length=1),
+    ]
+
+
+class ImportRequest(Strict):
+    """Bulk import from files already in the store: a float32 .npy matrix plus JSON lines.
+
+    Line i of records_key is {"id": ..., "metadata": {...}?} for row i of vectors_key.
+    """
+
+    vectors_key: Annotated[str, Field(min_length=1, max_length=1024)]
+    records_key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class ReindexRequest(Strict):
+    """Start building a new version; index, if given, becomes the collection's index spec."""
+
+    index: IndexSpec | None = None
+
+
+class RollbackRequest(Strict):
+    version_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class SearchRequest(Strict):
+    """One query (vector) or a batch (vectors), never both."""
+
+    vector: Vector | None = None
+    vectors: Annotated[list[Vector], Field(min_length=1, max_length=MAX_QUERIES_PER_BATCH)] | None = (
+        None
+    )
+    k: Annotated[int, Field(ge=1, le=MAX_K)] = 10
+    threshold: float | None = None
+    filter: dict[str, JsonValue] | None = None
+    include_metadata: bool = False
+
+    @field_validator("vector", mode="before")
+    @classmethod
+    def _numeric_one(cls, value: Any) -> Any:
+        return Document._numeric(value)
+
+    @field_validator("vectors", mode="before")
+    @classmethod
+    def _numeric_many(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for query in value:
+                Document._numeric(query)
+        return value
+
+    @field_validator("vector")
+    @classmethod
+    def _finite_one(cls, vector: list[float] | None) -> list[float] | None:
+        return None if vector is None else _finite_components(vector)
+
+    @field_validator("vectors")
+    @classmethod
+    def _finite_many(cls, vectors: list[list[float]] | None) -> list[list[float]] | None:
+        if vectors is not None:
+            for query in vectors:
+                _finite_components(query)
+        return vectors
+
+    @field_validator("threshold")
+    @classmethod
+    def _finite_threshold(cls, threshold: float | None) -> float | None:
+        if threshold is not None and not math.isfinite(threshold):
+            raise ValueError("threshold must be finite")
+        return threshold
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "SearchRequest":
+        if (self.vector is None) == (self.vectors is None):
+            raise ValueError("give exactly one of 'vector' (one query) or 'vectors' (a batch)")
+        return self
+
+    def queries(self) -> list[list[float]]:
+        """The queries as a list, whichever shape the request used."""
+        if self.vector is not None:
+            return [self.vector]
+        assert self.vectors is not None
+        return self.vectors
+
+
+class Hit(BaseModel):
+    id: str
+    score: float
+    metadata: dict[str, JsonValue] | None = None
+
+
+class QueryResult(BaseModel):
+    hits: list[Hit]
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    version_id: str
+    metric: Metric
+    results: list[QueryResult]
+
+
+class VersionManifest(Strict):
+    """Everything needed to verify and load a version; written last, read first."""
+
+    version_id: str
+    collection: str
+    created_at: datetime
+    dimension: int
+    metric: Metric
+    index: IndexSpec
+    count: int
+    faiss_version: str
+    files: dict[str, str]  # file name -> sha256 hex
+    build_seconds: float = 0.0
+
+
+class VersionInfo(BaseModel):
+    version_id: str
+    created_at: datetime
+    count: int
+    index: IndexSpec
+    live: bool
+
+
+class VersionList(BaseModel):
+    collection: str
+    current: str | None
+    versions: list[VersionInfo]
+
+
+class CollectionInfo(BaseModel):
+    spec: CollectionSpec
+    live_version: str | None
+    count: int  # documents in the live version
+    pending_batches: int  # upsert/delete/import batches written since the live version
+    created_at: datetime
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionInfo]
+
+
+class BatchReceipt(BaseModel):
+    """An accepted write; it becomes searchable after the next reindex."""
+
+    collection: str
+    batch_id: str
+    kind: Literal["upsert", "delete", "import"]
+    count: int
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    collection: str
+    state: JobState
+    created_at: datetime
+    updated_at: datetime
+    version_id: str | None = None
+    count: int | None = None
+    error: str | None = None
+    stages: dict[str, float] = Field(default_factory=dict)  # stage name -> seconds
+
+
+class LiveCollection(BaseModel):
+    """What a search container is serving for a collection."""
+
+    collection: str
+    version_id: str
+    dimension: int
+    metric: Metric
+    index: IndexSpec
+    count: int
+    loaded_at: datetime
+    warning: str | None = None  # e.g. a newer version failed to load and the old one is kept
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    collections: list[LiveCollection]
