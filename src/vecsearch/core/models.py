@@ -68,7 +68,9 @@ class CollectionSpec(Strict):
     @classmethod
     def _name_is_safe(cls, name: str) -> str:
         if not COLLECTION_NAME.fullmatch(name):
-            raise ValueError("name must be 1-63 chars of a-z, 0-9, '_' or '-', starting alphanumeric")
+            raise ValueError(
+                "name must be 1-63 characters of a-z, 0-9, '_' or '-', starting alphanumeric"
+            )
         return name
 
 
@@ -127,9 +129,9 @@ class SearchRequest(Strict):
     """One query (vector) or a batch (vectors), never both."""
 
     vector: Vector | None = None
-    vectors: Annotated[list[Vector], Field(min_length=1, max_length=MAX_QUERIES_PER_BATCH)] | None = (
-        None
-    )
+    vectors: (
+        Annotated[list[Vector], Field(min_length=1, max_length=MAX_QUERIES_PER_BATCH)] | None
+    ) = None
     k: Annotated[int, Field(ge=1, le=MAX_K)] = 10
     threshold: float | None = None
     filter: dict[str, JsonValue] | None = None
