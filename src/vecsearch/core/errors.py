@@ -91,3 +91,38 @@ class StorageError(VecsearchError):
 
     code = "storage_error"
     status = 503
+
+
+class InvalidJson(VecsearchError):
+    """The request body is not valid JSON (or not decodable text)."""
+
+    code = "invalid_json"
+    status = 400
+
+
+class Unauthenticated(VecsearchError):
+    """The request carries no credentials the API accepts."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(VecsearchError):
+    """The request carries credentials, but the wrong ones."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RouteNotFound(VecsearchError):
+    """No route matches the request's method and path."""
+
+    code = "route_not_found"
+    status = 404
+
+
+class JobSubmitFailed(VecsearchError):
+    """The job was recorded but the worker could not be started."""
+
+    code = "job_submit_failed"
+    status = 503
