@@ -15,7 +15,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VECSEARCH_", frozen=True, extra="ignore")
 
-    store_url: str = Field(description="file:///abs/dir for the local store, s3://bucket/prefix for S3")
+    store_url: str = Field(
+        description="file:///abs/dir for the local store, s3://bucket/prefix for S3"
+    )
     admin_token: SecretStr | None = None
     refresh_seconds: Annotated[float, Field(ge=0)] = 30.0
     job_runner: Literal["lambda", "thread"] = "lambda"
@@ -40,4 +42,4 @@ class Settings(BaseSettings):
 @cache
 def settings() -> Settings:
     """The container's settings, read from the environment on first use."""
-    return Settings()  # type: ignore[call-arg]  # store_url comes from the environment
+    return Settings()
