@@ -1,0 +1,147 @@
+'use strict';
+
+// Publishing details the Framework's `layers:` key cannot express on its own, because the layer's
+// logical id carries the artifact hash when `retain: true` (each deploy publishes a new, retained
+// version) and so cannot be referenced from `resources:`:
+// - a description naming the pinned package versions and the zip's sha256,
+// - a LayerVersionPermission per shared account id and for the organization id, on every version,
+// - outputs <Name>LayerArn and SSM parameters <prefix>/<layer>/python3.13/<arch>/{latest,<version>}.
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+
+const MAX_DESCRIPTION = 256;
+
+const pinnedVersions = (requirementsPath) =>
+  fs
+    .readFileSync(requirementsPath, 'utf8')
+    .split('\n')
+    .map((line) => line.match(/^([A-Za-z0-9_.-]+)==([^\s\\;]+)/))
+    .filter(Boolean)
+    .map(([, name, version]) => ({ name, version }));
+
+const sha256Of = (filePath) =>
+  crypto.createHash('sha256').update(fs.readFileSync(filePath)).digest('hex');
+
+const capitalized = (name) => name.charAt(0).toUpperCase() + name.slice(1);
+
+const asList = (value) => {
+  if (value == null || value === '') return [];
+  const items = Array.isArray(value) ? value : String(value).split(',');
+  return items.map((item) => String(item).trim()).filter(Boolean);
+};
+
+class LayerPublishing {
+  constructor(serverless) {
+    this.serverless = serverless;
+    this.hooks = {
+      'before:package:compileLayers': () => this.describeLayers(),
+      'after:package:compileLayers': () => this.publishLayers(),
+    };
+  }
+
+  settings() {
+    const settings = (this.serverless.service.custom || {}).layerPublishing;
+    if (!settings || !settings.layers) {
+      throw new this.serverless.classes.Error('layer-publishing: custom.layerPublishing.layers is missing');
+    }
+    return settings;
+  }
+
+  resolve(relativePath) {
+    return path.resolve(this.serverless.serviceDir, relativePath);
+  }
+
+  describeLayers() {
+    const { layers } = this.settings();
+    for (const [layerName, details] of Object.entries(layers)) {
+      const layer = this.serverless.service.getLayer(layerName);
+      const artifact = this.resolve(layer.package.artifact);
+      if (!fs.existsSync(artifact)) {
+        throw new this.serverless.classes.Error(
+          `layer-publishing: ${artifact} is missing: build it first (./build_layers.sh)`
+        );
+      }
+      const pins = pinnedVersions(this.resolve(details.requirements));
+      const packages = pins.map(({ name, version }) => `${name} ${version}`).join(', ');
+      const runtimes = (layer.compatibleRuntimes || []).join(' ');
+      const architectures = (layer.compatibleArchitectures || []).join(' ');
+      const description = `${packages} (${runtimes} ${architectures}) sha256:${sha256Of(artifact)}`;
+      if (description.length > MAX_DESCRIPTION) {
+        throw new this.serverless.classes.Error(
+          `layer-publishing: description of ${layerName} exceeds ${MAX_DESCRIPTION} characters`
+        );
+      }
+      layer.description = description;
+      details.version = (pins.find(({ name }) => name === details.primaryPackage) || {}).version;
+      if (!details.version) {
+        throw new this.serverless.classes.Error(
+          `layer-publishing: ${details.primaryPackage} is not pinned in ${details.requirements}`
+        );
+      }
+    }
+  }
+
+  publishLayers() {
+    const settings = this.settings();
+    const template = this.serverless.service.provider.compiledCloudFormationTemplate;
+    const naming = this.serverless.getProvider('aws').naming;
+    const accountIds = asList(settings.accountIds);
+    const organizationId = asList(settings.organizationId)[0];
+
+    for (const [layerName, details] of Object.entries(settings.layers)) {
+      const layer = this.serverless.service.getLayer(layerName);
+      const baseId = naming.getLambdaLayerLogicalId(layerName);
+      const layerId = Object.keys(template.Resources).find(
+        (id) => id.startsWith(baseId) && template.Resources[id].Type === 'AWS::Lambda::LayerVersion'
+      );
+      const versionSuffix = layerId.slice(baseId.length);
+      const name = capitalized(layerName);
+
+      const grants = accountIds.map((account) => [`Account${account}`, { Principal: account }]);
+      if (organizationId) {
+        grants.push(['Organization', { Principal: '*', OrganizationId: organizationId }]);
+      }
+      for (const [suffix, grant] of grants) {
+        // Retained with the version it grants: older versions stay usable by their consumers.
+        template.Resources[`${name}LayerPermission${suffix}${versionSuffix}`] = {
+          Type: 'AWS::Lambda::LayerVersionPermission',
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
+          Properties: { Action: 'lambda:GetLayerVersion', LayerVersionArn: { Ref: layerId }, ...grant },
+        };
+      }
+
+      const architecture = layer.compatibleArchitectures[0];
+      const runtime = layer.compatibleRuntimes[0];
+      const parameterPath = `${settings.ssmPrefix}/${layerName}/${runtime}/${architecture}`;
+      template.Resources[`${name}LayerLatestParameter`] = {
+        Type: 'AWS::SSM::Parameter',
+        Properties: {
+          Name: `${parameterPath}/latest`,
+          Type: 'String',
+          Value: { Ref: layerId },
+          Description: `Latest ${layerName} layer version ARN (${runtime}, ${architecture})`,
+        },
+      };
+      // Kept when the pinned version moves on, so consumers pinned to a version keep resolving it.
+      template.Resources[`${name}LayerVersionParameter`] = {
+        Type: 'AWS::SSM::Parameter',
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          Name: `${parameterPath}/${details.version}`,
+          Type: 'String',
+          Value: { Ref: layerId },
+          Description: `${layerName} layer ARN for ${details.primaryPackage} ${details.version}`,
+        },
+      };
+      template.Outputs[`${name}LayerArn`] = {
+        Description: `${layerName} layer version ARN (${runtime}, ${architecture})`,
+        Value: { Ref: layerId },
+      };
+    }
+  }
+}
+
+module.exports = LayerPublishing;
