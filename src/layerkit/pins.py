@@ -1,0 +1,33 @@
+"""Exact pins read from a layer's requirements file (pip's hash-checking format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+
+class PinError(ValueError):
+    """A requirements file that is not a list of exact, hashed pins."""
+
+
+def read_pins(requirements: Path) -> dict[NormalizedName, str]:
+    """Map each pinned distribution (canonical name) to its exact version; every line needs `==`."""
+    logical_lines = requirements.read_text().replace("\\\n", " ").splitlines()
+    pins: dict[NormalizedName, str] = {}
+    for line in logical_lines:
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        requirement_text, _, options = text.partition(" --")
+        if "hash=sha256:" not in options:
+            raise PinError(f"{requirements}: {requirement_text!r} has no --hash")
+        requirement = Requirement(requirement_text.strip())
+        specifiers = list(requirement.specifier)
+        if len(specifiers) != 1 or specifiers[0].operator != "==":
+            raise PinError(f"{requirements}: {requirement_text!r} is not pinned with ==")
+        pins[canonicalize_name(requirement.name)] = specifiers[0].version
+    if not pins:
+        raise PinError(f"{requirements}: no requirements")
+    return pins
