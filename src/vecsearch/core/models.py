@@ -214,6 +214,23 @@ class VersionManifest(Strict):
     faiss_version: str
     files: dict[str, str]  # file name -> sha256 hex
     build_seconds: float = 0.0
+    notes: list[str] = Field(
+        default_factory=list
+    )  # adjustments made to the spec, e.g. nlist clamped
+
+
+class CurrentPointer(Strict):
+    """The small object naming a collection's live version; swapped only by conditional writes."""
+
+    version_id: str
+    updated_at: datetime
+
+
+class CollectionRecord(Strict):
+    """The stored spec of a collection."""
+
+    spec: CollectionSpec
+    created_at: datetime
 
 
 class VersionInfo(BaseModel):
@@ -267,7 +284,10 @@ class JobStatus(BaseModel):
     version_id: str | None = None
     count: int | None = None
     error: str | None = None
+    error_code: str | None = None  # the VecsearchError code of a failure, e.g. concurrent_update
     stages: dict[str, float] = Field(default_factory=dict)  # stage name -> seconds
+    index: IndexSpec | None = None  # the index spec requested for this reindex, if any
+    notes: list[str] = Field(default_factory=list)  # adjustments made while building
 
 
 class LiveCollection(BaseModel):

@@ -1,0 +1,540 @@
+"""The admin use cases: collections, document batches, reindex jobs, versions and rollback."""
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import JsonValue, ValidationError
+
+from vecsearch.core import keys
+from vecsearch.core.batches import (
+    PENDING_BATCH,
+    DeleteBatch,
+    ImportBatch,
+    ImportRecord,
+    UpsertBatch,
+    parse_import_records,
+)
+from vecsearch.core.errors import (
+    CollectionExists,
+    CollectionNotFound,
+    ConcurrentUpdate,
+    DimensionMismatch,
+    ImportSourceInvalid,
+    JobNotFound,
+    PayloadTooLarge,
+    VecsearchError,
+    VersionCorrupt,
+)
+from vecsearch.core.index import Matrix, build_index, check_vectors
+from vecsearch.core.limits import Limits
+from vecsearch.core.models import (
+    BatchReceipt,
+    CollectionInfo,
+    CollectionList,
+    CollectionRecord,
+    CollectionSpec,
+    CurrentPointer,
+    DeleteRequest,
+    ImportRequest,
+    JobState,
+    JobStatus,
+    ReindexRequest,
+    UpsertRequest,
+    VersionInfo,
+    VersionList,
+)
+from vecsearch.core.store import KeyNotFound, PreconditionFailed, Store
+from vecsearch.core.versions import (
+    MANIFEST_FILE,
+    Metadata,
+    load_version,
+    read_manifest,
+    verify_version,
+    write_version,
+)
+
+PENDING_WRITE_ATTEMPTS = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
+    """The live-version pointer and its tag, or None before the first promotion."""
+    try:
+        raw, tag = store.get_tagged(keys.current_key(name))
+    except KeyNotFound:
+        return None
+    return CurrentPointer.model_validate_json(raw), tag
+
+
+class _Documents:
+    """The collection's documents while a reindex applies batches: id -> (segment, row)."""
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+        self.segments: list[Matrix] = []
+        self.where: dict[str, tuple[int, int]] = {}
+        self.metadata: dict[str, Metadata] = {}
+
+    def add(self, vectors: Matrix, ids: Sequence[str], metadata: Sequence[Metadata]) -> None:
+        """Insert or replace one document per row of vectors."""
+        segment = len(self.segments)
+        self.segments.append(vectors)
+        for row, (doc_id, fields) in enumerate(zip(ids, metadata, strict=True)):
+            self.where[doc_id] = (segment, row)
+            if fields is None:
+                self.metadata.pop(doc_id, None)
+            else:
+                self.metadata[doc_id] = fields
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove the documents; unknown ids are ignored."""
+        for doc_id in ids:
+            self.where.pop(doc_id, None)
+            self.metadata.pop(doc_id, None)
+
+    def assemble(self) -> tuple[Matrix, list[str], list[Metadata]]:
+        """One float32 matrix with ids and metadata in row order."""
+        ids = list(self.where)
+        places = np.fromiter(
+            (part for place in self.where.values() for part in place),
+            dtype=np.int64,
+            count=2 * len(ids),
+        ).reshape(-1, 2)
+        vectors = np.empty((len(ids), self.dimension), dtype=np.float32)
+        for segment_number, segment in enumerate(self.segments):
+            in_segment = places[:, 0] == segment_number
+            if in_segment.any():
+                vectors[in_segment] = segment[places[in_segment, 1]]
+        return vectors, ids, [self.metadata.get(doc_id) for doc_id in ids]
+
+
+class Catalog:
+    """The admin use cases over one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.limits = Limits() if limits is None else limits
+        self.clock = _utc_now if clock is None else clock
+
+    # collections
+
+    def create_collection(self, spec: CollectionSpec) -> CollectionInfo:
+        """Create an empty collection; CollectionExists if the name is taken."""
+        record = CollectionRecord(spec=spec, created_at=self.clock())
+        try:
+            self.store.put_if_absent(keys.spec_key(spec.name), record.model_dump_json().encode())
+        except PreconditionFailed:
+            raise CollectionExists(f"collection {spec.name!r} already exists") from None
+        return CollectionInfo(
+            spec=spec, live_version=None, count=0, pending_batches=0, created_at=record.created_at
+        )
+
+    def describe(self, name: str) -> CollectionInfo:
+        """The collection's spec, live version, document count and pending batches."""
+        record = self._record(name)
+        pointer = read_pointer(self.store, name)
+        count = 0
+        if pointer is not None:
+            count = read_manifest(self.store, name, pointer[0].version_id).count
+        return CollectionInfo(
+            spec=record.spec,
+            live_version=None if pointer is None else pointer[0].version_id,
+            count=count,
+            pending_batches=len(self.store.list(keys.pending_prefix(name))),
+            created_at=record.created_at,
+        )
+
+    def list_collections(self) -> CollectionList:
+        """Every collection, by name."""
+        names = [
+            key.removeprefix(keys.COLLECTIONS).removesuffix("/spec.json")
+            for key in self.store.list(keys.COLLECTIONS)
+            if key.count("/") == 2 and key.endswith("/spec.json")
+        ]
+        collections = []
+        for name in names:
+            try:
+                collections.append(self.describe(name))
+            except CollectionNotFound:
+                continue  # deleted while listing
+        return CollectionList(collections=collections)
+
+    def delete_collection(self, name: str) -> None:
+        """Delete the collection with every version, batch and job; CollectionNotFound if absent."""
+        self._record(name)
+        # The spec goes first so the collection disappears at once, then the rest.
+        self.store.delete(keys.spec_key(name))
+        for key in self.store.list(keys.collection_prefix(name)):
+            self.store.delete(key)
+
+    # document batches
+
+    def upsert(self, name: str, request: UpsertRequest) -> BatchReceipt:
+        """Record an upsert batch, searchable after the next reindex; checks dimension and sizes."""
+        spec = self._record(name).spec
+        if len(request.documents) > self.limits.max_documents_per_upsert:
+            raise PayloadTooLarge(
+                f"{len(request.documents)} documents in one upsert, "
+                f"the limit is {self.limits.max_documents_per_upsert}"
+            )
+        for document in request.documents:
+            if len(document.vector) != spec.dimension:
+                raise DimensionMismatch(
+                    f"document {document.id!r} has {len(document.vector)} components, "
+                    f"collection {name!r} expects dimension {spec.dimension}"
+                )
+            self._check_metadata_size(document.id, document.metadata)
+        batch = UpsertBatch(documents=request.documents)
+        return self._write_pending(name, batch, len(request.documents))
+
+    def delete_documents(self, name: str, request: DeleteRequest) -> BatchReceipt:
+        """Record a delete batch (effective after the next reindex)."""
+        self._record(name)
+        if len(request.ids) > self.limits.max_ids_per_delete:
+            raise PayloadTooLarge(
+                f"{len(request.ids)} ids in one delete, "
+                f"the limit is {self.limits.max_ids_per_delete}"
+            )
+        return self._write_pending(name, DeleteBatch.of(request), len(request.ids))
+
+    def import_files(self, name: str, request: ImportRequest) -> BatchReceipt:
+        """Record a bulk import of a float32 .npy matrix plus JSON lines, checked up front."""
+        spec = self._record(name).spec
+        vectors = self._import_vectors(request.vectors_key, spec)
+        records = self._import_records(request.records_key)
+        if len(records) != vectors.shape[0]:
+            raise ImportSourceInvalid(
+                f"{request.records_key!r} has {len(records)} records but "
+                f"{request.vectors_key!r} has {vectors.shape[0]} vectors"
+            )
+        for record in records:
+            self._check_metadata_size(record.id, record.metadata)
+        batch = ImportBatch(
+            vectors_key=request.vectors_key, records_key=request.records_key, count=len(records)
+        )
+        return self._write_pending(name, batch, len(records))
+
+    # reindex jobs
+
+    def start_reindex(self, name: str, request: ReindexRequest) -> JobStatus:
+        """Queue a reindex job and return its record; a runner then calls run_reindex."""
+        self._record(name)
+        now = self.clock()
+        status = JobStatus(
+            job_id=keys.sortable_id(now),
+            collection=name,
+            state=JobState.QUEUED,
+            created_at=now,
+            updated_at=now,
+            index=request.index,
+        )
+        self.store.put_if_absent(
+            keys.job_key(name, status.job_id), status.model_dump_json().encode()
+        )
+        return status
+
+    def run_reindex(self, name: str, job_id: str) -> JobStatus:
+        """Build, verify and promote a version for a queued job; failures are recorded, not raised.
+
+        The previous version stays live on any failure: the pointer is swapped last and only
+        conditionally (a concurrent promotion makes this job fail with concurrent_update).
+        """
+        status = self.job(name, job_id)
+        if status.state is not JobState.QUEUED:
+            return status  # a retried invocation of a job that already ran
+        stages: dict[str, float] = {}
+        notes: list[str] = []
+        status = self._save_job(status, state=JobState.RUNNING)
+        version_id = keys.sortable_id(self.clock())
+        try:
+            count, consumed = self._build_and_promote(name, status, version_id, stages, notes)
+        except Exception as error:  # the job boundary: every failure becomes the job's outcome
+            self._discard_version(name, version_id)
+            code = error.code if isinstance(error, VecsearchError) else "internal_error"
+            message = error.message if isinstance(error, VecsearchError) else repr(error)
+            return self._save_job(
+                status,
+                state=JobState.FAILED,
+                error=message,
+                error_code=code,
+                stages=stages,
+                notes=notes,
+            )
+        with self._stage(stages, "cleanup"):
+            self._after_promotion(name, status, consumed, notes)
+        return self._save_job(
+            status,
+            state=JobState.SUCCEEDED,
+            version_id=version_id,
+            count=count,
+            stages=stages,
+            notes=notes,
+        )
+
+    def job(self, name: str, job_id: str) -> JobStatus:
+        """A job's status record; JobNotFound if there is none."""
+        if not keys.OPAQUE_ID.fullmatch(job_id):
+            raise JobNotFound(f"no job {job_id!r} in collection {name!r}")
+        try:
+            raw = self.store.get(keys.job_key(name, job_id))
+        except KeyNotFound:
+            raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
+        return JobStatus.model_validate_json(raw)
+
+    # versions
+
+    def list_versions(self, name: str) -> VersionList:
+        """Every completed version, oldest first, marking the live one."""
+        self._record(name)
+        pointer = read_pointer(self.store, name)
+        current = None if pointer is None else pointer[0].version_id
+        versions = []
+        for key in self.store.list(keys.versions_prefix(name)):
+            if not key.endswith("/manifest.json"):
+                continue
+            version_id = key.removeprefix(keys.versions_prefix(name)).split("/")[0]
+            try:
+                manifest = read_manifest(self.store, name, version_id)
+            except VersionCorrupt:
+                continue  # never offered for rollback
+            versions.append(
+                VersionInfo(
+                    version_id=version_id,
+                    created_at=manifest.created_at,
+                    count=manifest.count,
+                    index=manifest.index,
+                    live=version_id == current,
+                )
+            )
+        return VersionList(collection=name, current=current, versions=versions)
+
+    def rollback(self, name: str, version_id: str) -> CollectionInfo:
+        """Make an earlier version live again after verifying all its files."""
+        self._record(name)
+        verify_version(self.store, name, version_id)
+        self._promote(name, version_id, read_pointer(self.store, name))
+        return self.describe(name)
+
+    # internals
+
+    def _record(self, name: str) -> CollectionRecord:
+        if not keys.OPAQUE_ID.fullmatch(name):
+            raise CollectionNotFound(f"no collection {name!r}")
+        try:
+            raw = self.store.get(keys.spec_key(name))
+        except KeyNotFound:
+            raise CollectionNotFound(f"no collection {name!r}") from None
+        return CollectionRecord.model_validate_json(raw)
+
+    def _check_metadata_size(self, doc_id: str, metadata: dict[str, JsonValue] | None) -> None:
+        if metadata is None:
+            return
+        size = len(json.dumps(metadata, separators=(",", ":")).encode())
+        if size > self.limits.max_metadata_bytes:
+            raise PayloadTooLarge(
+                f"document {doc_id!r} has {size} bytes of metadata, "
+                f"the limit is {self.limits.max_metadata_bytes}"
+            )
+
+    def _write_pending(
+        self, name: str, batch: UpsertBatch | DeleteBatch | ImportBatch, count: int
+    ) -> BatchReceipt:
+        data = batch.model_dump_json().encode()
+        for _ in range(PENDING_WRITE_ATTEMPTS):
+            batch_id = keys.sortable_id(self.clock())
+            try:
+                self.store.put_if_absent(keys.pending_key(name, batch_id), data)
+            except PreconditionFailed:
+                continue  # same instant and suffix as another batch: take a fresh id
+            return BatchReceipt(collection=name, batch_id=batch_id, kind=batch.kind, count=count)
+        raise ConcurrentUpdate(f"could not find a free batch id for collection {name!r}")
+
+    def _import_key(self, key: str) -> None:
+        problem = keys.key_problem(key)
+        if problem is not None or not key.startswith(keys.IMPORTS):
+            raise ImportSourceInvalid(
+                f"import key {key!r} must be a safe key under {keys.IMPORTS!r}"
+                + ("" if problem is None else f": {problem}")
+            )
+
+    def _import_vectors(self, key: str, spec: CollectionSpec) -> Matrix:
+        self._import_key(key)
+        try:
+            vectors: Matrix = np.load(self.store.local_path(key), mmap_mode="r", allow_pickle=False)
+        except KeyNotFound:
+            raise ImportSourceInvalid(f"no import file {key!r} in the store") from None
+        except (ValueError, OSError) as error:
+            raise ImportSourceInvalid(f"{key!r} is not a readable .npy file: {error}") from None
+        if vectors.dtype != np.float32 or vectors.ndim != 2:
+            raise ImportSourceInvalid(
+                f"{key!r} holds {vectors.dtype} of shape {vectors.shape}: "
+                "expected a 2-D float32 matrix"
+            )
+        if vectors.shape[1] != spec.dimension:
+            raise ImportSourceInvalid(
+                f"{key!r} has vectors of dimension {vectors.shape[1]}, "
+                f"collection {spec.name!r} expects {spec.dimension}"
+            )
+        if not np.isfinite(vectors).all():
+            raise ImportSourceInvalid(f"{key!r} holds NaN or Infinity")
+        return vectors
+
+    def _import_records(self, key: str) -> list[ImportRecord]:
+        self._import_key(key)
+        try:
+            text = self.store.local_path(key).read_text(encoding="utf-8")
+        except KeyNotFound:
+            raise ImportSourceInvalid(f"no import file {key!r} in the store") from None
+        except (UnicodeDecodeError, OSError) as error:
+            raise ImportSourceInvalid(f"{key!r} is not readable UTF-8 text: {error}") from None
+        try:
+            return parse_import_records(text)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise ImportSourceInvalid(f"{key!r}: record {first['loc']}: {first['msg']}") from None
+
+    def _save_job(self, status: JobStatus, **changes: Any) -> JobStatus:
+        updated = status.model_copy(update={**changes, "updated_at": self.clock()})
+        try:
+            self.store.put(
+                keys.job_key(updated.collection, updated.job_id), updated.model_dump_json().encode()
+            )
+        except Exception:  # recording progress must not turn a finished build into a crash
+            if updated.state is not JobState.FAILED:
+                raise
+        return updated
+
+    @contextmanager
+    def _stage(self, stages: dict[str, float], stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            stages[stage] = round(time.perf_counter() - started, 6)
+
+    def _build_and_promote(
+        self,
+        name: str,
+        job: JobStatus,
+        version_id: str,
+        stages: dict[str, float],
+        notes: list[str],
+    ) -> tuple[int, list[str]]:
+        with self._stage(stages, "load"):
+            spec = self._record(name).spec
+            if job.index is not None:
+                spec = spec.model_copy(update={"index": job.index})
+            pointer = read_pointer(self.store, name)
+            documents = _Documents(spec.dimension)
+            if pointer is not None:
+                live = load_version(self.store, name, pointer[0].version_id, with_vectors=True)
+                assert live.vectors is not None
+                documents.add(live.vectors, live.ids, live.metadata)
+            pending = self.store.list(keys.pending_prefix(name))
+        with self._stage(stages, "apply"):
+            for key in pending:
+                self._apply(documents, PENDING_BATCH.validate_json(self.store.get(key)), spec)
+            vectors, ids, metadata = documents.assemble()
+            notes.append(f"applied {len(pending)} pending batches: {len(ids)} documents")
+        with self._stage(stages, "build"):
+            started = time.perf_counter()
+            index, build_notes = build_index(vectors, spec.metric, spec.index)
+            build_seconds = time.perf_counter() - started
+            notes.extend(build_notes)
+        with self._stage(stages, "write"):
+            write_version(
+                self.store,
+                spec,
+                version_id,
+                created_at=self.clock(),
+                index=index,
+                vectors=vectors,
+                ids=ids,
+                metadata=metadata,
+                build_seconds=build_seconds,
+                notes=build_notes,
+            )
+        with self._stage(stages, "verify"):
+            load_version(self.store, name, version_id, with_vectors=True)
+        with self._stage(stages, "promote"):
+            self._promote(name, version_id, pointer)
+        return len(ids), pending
+
+    def _after_promotion(
+        self, name: str, job: JobStatus, consumed: list[str], notes: list[str]
+    ) -> None:
+        """Best effort once live: batches left behind are re-applied harmlessly next time."""
+        try:
+            if job.index is not None:
+                record = self._record(name)
+                if record.spec.index != job.index:
+                    updated = record.model_copy(
+                        update={"spec": record.spec.model_copy(update={"index": job.index})}
+                    )
+                    self.store.put(keys.spec_key(name), updated.model_dump_json().encode())
+            for key in consumed:
+                self.store.delete(key)
+        except Exception as error:  # the new version is live; leftovers are safe to retry
+            notes.append(f"cleanup after promotion incomplete: {error!r}")
+
+    def _apply(
+        self,
+        documents: _Documents,
+        batch: UpsertBatch | DeleteBatch | ImportBatch,
+        spec: CollectionSpec,
+    ) -> None:
+        if isinstance(batch, UpsertBatch):
+            vectors = np.array([d.vector for d in batch.documents], dtype=np.float32)
+            documents.add(
+                check_vectors(vectors.reshape(-1, spec.dimension), spec.dimension),
+                [d.id for d in batch.documents],
+                [d.metadata for d in batch.documents],
+            )
+        elif isinstance(batch, DeleteBatch):
+            documents.delete(batch.ids)
+        else:
+            imported = self._import_vectors(batch.vectors_key, spec)
+            records = self._import_records(batch.records_key)
+            if len(records) != imported.shape[0]:
+                raise ImportSourceInvalid(
+                    f"{batch.records_key!r} changed since the import was accepted"
+                )
+            documents.add(imported, [r.id for r in records], [r.metadata for r in records])
+
+    def _promote(
+        self, name: str, version_id: str, previous: tuple[CurrentPointer, str] | None
+    ) -> None:
+        pointer = CurrentPointer(version_id=version_id, updated_at=self.clock()).model_dump_json()
+        try:
+            if previous is None:
+                self.store.put_if_absent(keys.current_key(name), pointer.encode())
+            else:
+                self.store.put_if_match(keys.current_key(name), pointer.encode(), previous[1])
+        except PreconditionFailed:
+            raise ConcurrentUpdate(
+                f"collection {name!r}: the live version changed while {version_id!r} was prepared"
+            ) from None
+
+    def _discard_version(self, name: str, version_id: str) -> None:
+        """Best effort: remove an unpromoted version's files, manifest first so it never lists."""
+        prefix = keys.version_file_key(name, version_id, "")
+        try:
+            self.store.delete(keys.version_file_key(name, version_id, MANIFEST_FILE))
+            for key in self.store.list(prefix):
+                self.store.delete(key)
+        except Exception:  # the store is failing; an unlisted partial version is harmless
+            return

@@ -1,0 +1,173 @@
+"""The search use cases: serve each collection's live version, cached per container."""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from vecsearch.core import keys
+from vecsearch.core.catalog import read_pointer
+from vecsearch.core.errors import (
+    CollectionNotFound,
+    NoLiveVersion,
+    PayloadTooLarge,
+    VecsearchError,
+)
+from vecsearch.core.filters import MetadataIndex
+from vecsearch.core.index import query_matrix
+from vecsearch.core.limits import Limits
+from vecsearch.core.models import (
+    Health,
+    Hit,
+    LiveCollection,
+    QueryResult,
+    SearchRequest,
+    SearchResponse,
+)
+from vecsearch.core.store import Store
+from vecsearch.core.versions import IndexVersion, load_version
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Serving:
+    """A loaded version and when the pointer was last checked."""
+
+    version: IndexVersion
+    loaded_at: datetime
+    checked_at: float
+    warning: str | None = None
+    filters: MetadataIndex | None = field(default=None)
+
+    def metadata_index(self) -> MetadataIndex:
+        """The inverted metadata map, built on the first filtered search."""
+        if self.filters is None:
+            self.filters = MetadataIndex(self.version.metadata)
+        return self.filters
+
+
+class Searcher:
+    """Searches live versions; re-reads each pointer at most every refresh_seconds."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        refresh_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.monotonic = monotonic
+        self.limits = Limits() if limits is None else limits
+        self.clock = _utc_now if clock is None else clock
+        self._serving: dict[str, _Serving] = {}
+        self._lock = threading.Lock()
+
+    def search(self, name: str, request: SearchRequest) -> SearchResponse:
+        """Top-k hits per query of the live version, with threshold and metadata filter."""
+        serving = self._live(name)
+        version = serving.version
+        queries = request.queries()
+        if len(queries) > self.limits.max_queries_per_search:
+            raise PayloadTooLarge(
+                f"{len(queries)} queries in one search, "
+                f"the limit is {self.limits.max_queries_per_search}"
+            )
+        matrix = query_matrix(queries, version.manifest.dimension)
+        allowed = None
+        if request.filter:
+            allowed = serving.metadata_index().rows_matching(request.filter)
+        found = version.index.search(
+            matrix, request.k, threshold=request.threshold, allowed_rows=allowed
+        )
+        results = []
+        for hits in found:
+            results.append(
+                QueryResult(
+                    hits=[
+                        Hit(
+                            id=version.ids[row],
+                            score=score,
+                            metadata=version.metadata[row] if request.include_metadata else None,
+                        )
+                        for row, score in zip(hits.rows.tolist(), hits.scores.tolist(), strict=True)
+                    ]
+                )
+            )
+        return SearchResponse(
+            collection=name,
+            version_id=version.manifest.version_id,
+            metric=version.manifest.metric,
+            results=results,
+        )
+
+    def describe(self, name: str) -> LiveCollection:
+        """What this container serves for the collection, with any warning about newer versions."""
+        return self._live_collection(name, self._live(name))
+
+    def health(self) -> Health:
+        """Degraded when a collection is served from an older version because a newer one failed."""
+        with self._lock:
+            serving = list(self._serving.items())
+        collections = [self._live_collection(name, entry) for name, entry in serving]
+        degraded = any(entry.warning for entry in collections)
+        return Health(status="degraded" if degraded else "ok", collections=collections)
+
+    def _live_collection(self, name: str, serving: _Serving) -> LiveCollection:
+        manifest = serving.version.manifest
+        return LiveCollection(
+            collection=name,
+            version_id=manifest.version_id,
+            dimension=manifest.dimension,
+            metric=manifest.metric,
+            index=manifest.index,
+            count=manifest.count,
+            loaded_at=serving.loaded_at,
+            warning=serving.warning,
+        )
+
+    def _live(self, name: str) -> _Serving:
+        if not keys.OPAQUE_ID.fullmatch(name):
+            raise CollectionNotFound(f"no collection {name!r}")
+        with self._lock:
+            cached = self._serving.get(name)
+            now = self.monotonic()
+            if cached is not None and now - cached.checked_at < self.refresh_seconds:
+                return cached
+            try:
+                pointer = read_pointer(self.store, name)
+            except VecsearchError as error:
+                if cached is None:
+                    raise
+                cached.checked_at = now
+                cached.warning = f"could not read the live-version pointer: {error.message}"
+                return cached
+            if pointer is None:
+                self._serving.pop(name, None)
+                if self.store.exists(keys.spec_key(name)):
+                    raise NoLiveVersion(f"collection {name!r} has not been indexed yet")
+                raise CollectionNotFound(f"no collection {name!r}")
+            version_id = pointer[0].version_id
+            if cached is not None and cached.version.manifest.version_id == version_id:
+                cached.checked_at = now
+                cached.warning = None
+                return cached
+            try:
+                version = load_version(self.store, name, version_id, with_vectors=False)
+            except VecsearchError as error:
+                if cached is None:
+                    raise
+                # Keep serving the version that works; report the one that does not.
+                cached.checked_at = now
+                cached.warning = f"version {version_id!r} not served: {error.message}"
+                return cached
+            serving = _Serving(version=version, loaded_at=self.clock(), checked_at=now)
+            self._serving[name] = serving
+            return serving
