@@ -1,0 +1,120 @@
+"""Admin API: collections, document batches, bulk imports, reindex jobs, versions, rollback."""
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vecsearch.adapters.http import CollectionName, OpaqueId, admit, install_error_handlers
+from vecsearch.core.models import (
+    BatchReceipt,
+    CollectionInfo,
+    CollectionList,
+    CollectionSpec,
+    DeleteRequest,
+    ImportRequest,
+    JobStatus,
+    ReindexRequest,
+    RollbackRequest,
+    UpsertRequest,
+    VersionList,
+)
+from vecsearch.settings import settings
+from vecsearch.wiring import catalog, job_runner
+
+logger = Logger(service="vecsearch-admin")
+app = APIGatewayHttpResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+
+@app.post("/collections", status_code=HTTPStatus.CREATED)
+def create_collection(body: CollectionSpec) -> CollectionInfo:
+    """Create an empty collection."""
+    return catalog().create_collection(body)
+
+
+@app.get("/collections")
+def list_collections() -> CollectionList:
+    """Every collection with its live version and counts."""
+    return catalog().list_collections()
+
+
+@app.get("/collections/<name>")
+def describe_collection(name: CollectionName) -> CollectionInfo:
+    """One collection's spec, live version and counts."""
+    return catalog().describe(name)
+
+
+@app.delete("/collections/<name>")
+def delete_collection(name: CollectionName) -> Response[None]:
+    """Delete a collection with all its versions."""
+    catalog().delete_collection(name)
+    return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body=None)
+
+
+@app.post("/collections/<name>/documents", status_code=HTTPStatus.ACCEPTED)
+def upsert_documents(name: CollectionName, body: UpsertRequest) -> BatchReceipt:
+    """Add or replace documents by id; searchable after the next reindex."""
+    return catalog().upsert(name, body)
+
+
+@app.post("/collections/<name>/documents/delete", status_code=HTTPStatus.ACCEPTED)
+def delete_documents(name: CollectionName, body: DeleteRequest) -> BatchReceipt:
+    """Delete documents by id; effective after the next reindex."""
+    return catalog().delete_documents(name, body)
+
+
+@app.post("/collections/<name>/imports", status_code=HTTPStatus.ACCEPTED)
+def import_files(name: CollectionName, body: ImportRequest) -> BatchReceipt:
+    """Bulk-import a .npy matrix plus a JSON-lines file already put under imports/ in the store."""
+    return catalog().import_files(name, body)
+
+
+@app.post("/collections/<name>/reindex", status_code=HTTPStatus.ACCEPTED)
+def start_reindex(name: CollectionName, body: ReindexRequest | None = None) -> JobStatus:
+    """Record a reindex job and hand it to the worker; poll the job for its outcome."""
+    job = catalog().start_reindex(name, body or ReindexRequest())
+    job_runner().submit(name, job.job_id)
+    return job
+
+
+@app.get("/collections/<name>/jobs/<job_id>")
+def job_status(name: CollectionName, job_id: OpaqueId) -> JobStatus:
+    """A reindex job's state, stage timings and outcome."""
+    return catalog().job(name, job_id)
+
+
+@app.get("/collections/<name>/versions")
+def list_versions(name: CollectionName) -> VersionList:
+    """Every built version, newest first, marking the live one."""
+    return catalog().list_versions(name)
+
+
+@app.post("/collections/<name>/rollback")
+def rollback(name: CollectionName, body: RollbackRequest) -> CollectionInfo:
+    """Make an earlier version live again."""
+    return catalog().rollback(name, body.version_id)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    """This API's OpenAPI document."""
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title="vecsearch admin API", version="1"),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (HTTP API v2 events); every route needs IAM or the bearer token."""
+    config = settings()
+    token = config.admin_token.get_secret_value() if config.admin_token else None
+    refused = admit(
+        event, max_body_bytes=config.max_body_bytes, require_auth=True, admin_token=token
+    )
+    return refused or app.resolve(event, context)

@@ -1,0 +1,52 @@
+"""Search API: query a collection's live version, describe it, report health."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vecsearch.adapters.http import CollectionName, admit, install_error_handlers
+from vecsearch.core.models import Health, LiveCollection, SearchRequest, SearchResponse
+from vecsearch.settings import settings
+from vecsearch.wiring import searcher
+
+logger = Logger(service="vecsearch-search")
+app = APIGatewayHttpResolver(enable_validation=True)
+install_error_handlers(app, logger)
+
+
+@app.post("/collections/<name>/search")
+def search(name: CollectionName, body: SearchRequest) -> SearchResponse:
+    """Top-k neighbours for one query vector or a batch of up to 100."""
+    return searcher().search(name, body)
+
+
+@app.get("/collections/<name>")
+def describe(name: CollectionName) -> LiveCollection:
+    """The version this container serves for the collection."""
+    return searcher().describe(name)
+
+
+@app.get("/health")
+def health() -> Health:
+    """Which collections this container has loaded, and whether any newer version failed."""
+    return searcher().health()
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    """This API's OpenAPI document."""
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title="vecsearch search API", version="1"),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (HTTP API v2 events)."""
+    refused = admit(event, max_body_bytes=settings().max_body_bytes)
+    return refused or app.resolve(event, context)

@@ -1,0 +1,190 @@
+"""HTTP API v2 <-> core: one place for body admission, admin auth and error mapping."""
+
+import base64
+import binascii
+import hmac
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from vecsearch.core.errors import (
+    Forbidden,
+    InvalidJson,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthenticated,
+    VecsearchError,
+)
+from vecsearch.core.keys import OPAQUE_ID
+from vecsearch.core.models import COLLECTION_NAME
+
+BEARER_PREFIX = "Bearer "
+
+
+def error_body(
+    code: str, message: str, details: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The JSON every error response carries: a stable code and a human message."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(error: VecsearchError) -> Response[dict[str, Any]]:
+    """A Powertools response for a domain error."""
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(error.code, error.message),
+    )
+
+
+def refusal(error: VecsearchError) -> dict[str, Any]:
+    """An HTTP API v2 response for a request refused before routing."""
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(error_body(error.code, error.message)),
+        "isBase64Encoded": False,
+    }
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _field_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    return [
+        {"location": _location(tuple(item["loc"])), "message": str(item.get("msg", item["type"]))}
+        for item in error.errors()
+    ]
+
+
+def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
+    """Map every failure a route can raise to a JSON error response; nothing escapes as a crash."""
+
+    def _domain_error(error: VecsearchError) -> Response[dict[str, Any]]:
+        if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.error("request failed", extra={"code": error.code, "reason": error.message})
+        return error_response(error)
+
+    def _invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            return error_response(InvalidJson("request body is not valid JSON"))
+        return Response(
+            status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body(
+                "validation_error", "request does not match the schema", _field_errors(error)
+            ),
+        )
+
+    def _unsupported_media(error: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+        return Response(
+            status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body("unsupported_media_type", "send the body as application/json"),
+        )
+
+    def _no_route(error: NotFoundError) -> Response[dict[str, Any]]:
+        event = app.current_event
+        return error_response(RouteNotFound(f"no route for {event.http_method} {event.path}"))
+
+    def _service_error(error: ServiceError) -> Response[dict[str, Any]]:
+        return Response(
+            status_code=error.status_code,
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body(f"http_{error.status_code}", str(error.msg)),
+        )
+
+    def _unexpected(error: Exception) -> Response[dict[str, Any]]:
+        logger.exception("unexpected error")
+        return Response(
+            status_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+            content_type=content_types.APPLICATION_JSON,
+            body=error_body("internal_error", "the request failed unexpectedly; see the logs"),
+        )
+
+    app.exception_handler(VecsearchError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_media)
+    app.not_found(_no_route)
+    app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(Exception)(_unexpected)
+
+
+def _check_body(event: Mapping[str, Any], max_body_bytes: int) -> None:
+    body = event.get("body")
+    if not body:
+        return
+    raw = body.encode()
+    if event.get("isBase64Encoded"):
+        # base64 inflates by 4/3: compare the decoded size, not the transport size
+        if len(raw) * 3 // 4 > max_body_bytes + 2:
+            raise PayloadTooLarge(f"request body exceeds {max_body_bytes} bytes")
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except binascii.Error as error:
+            raise InvalidJson("request body is marked base64 but does not decode") from error
+    if len(raw) > max_body_bytes:
+        raise PayloadTooLarge(f"request body exceeds {max_body_bytes} bytes")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidJson("request body is not UTF-8 text") from error
+
+
+def _authorize(event: Mapping[str, Any], admin_token: str | None) -> None:
+    if admin_token is not None:
+        # With a token configured (local runs) the token is the credential: serverless-offline lets
+        # any caller forge requestContext.authorizer through its override header.
+        headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+        supplied = headers.get("authorization")
+        if not supplied:
+            raise Unauthenticated("send 'Authorization: Bearer <token>'")
+        if not supplied.startswith(BEARER_PREFIX) or not hmac.compare_digest(
+            supplied.removeprefix(BEARER_PREFIX).encode(), admin_token.encode()
+        ):
+            raise Forbidden("the bearer token is not valid")
+        return
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if not authorizer.get("iam"):
+        raise Unauthenticated("admin routes require IAM (SigV4) authorization")
+
+
+def admit(
+    event: Mapping[str, Any],
+    *,
+    max_body_bytes: int,
+    require_auth: bool = False,
+    admin_token: str | None = None,
+) -> dict[str, Any] | None:
+    """Check a request before routing; return a refusal response, or None to let it through.
+
+    Runs ahead of Powertools routing so an unauthenticated caller learns nothing (not even whether
+    its body would validate) and so oversized or undecodable bodies never reach the JSON parser.
+    """
+    try:
+        if require_auth:
+            _authorize(event, admin_token)
+        _check_body(event, max_body_bytes)
+    except VecsearchError as error:
+        return refusal(error)
+    return None
+
+
+CollectionName = Annotated[
+    str, Path(pattern=COLLECTION_NAME.pattern, description="the collection's name")
+]
+OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job or version id")]

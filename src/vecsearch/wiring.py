@@ -1,0 +1,45 @@
+"""Builds the core's use cases from settings, once per container, on first use (never at import)."""
+
+from functools import cache
+
+from vecsearch.adapters.jobs import JobRunner, LambdaJobRunner, ThreadJobRunner
+from vecsearch.adapters.storage import store_from_url
+from vecsearch.core.catalog import Catalog
+from vecsearch.core.searcher import Searcher
+from vecsearch.core.store import Store
+from vecsearch.settings import settings
+
+
+@cache
+def store() -> Store:
+    """The container's store."""
+    return store_from_url(settings().store_url)
+
+
+@cache
+def catalog() -> Catalog:
+    """The container's admin use cases."""
+    return Catalog(store())
+
+
+@cache
+def searcher() -> Searcher:
+    """The container's search use cases; it keeps loaded versions between invocations."""
+    return Searcher(store(), refresh_seconds=settings().refresh_seconds)
+
+
+@cache
+def job_runner() -> JobRunner:
+    """Where reindex jobs run: the worker Lambda (async invoke), or a thread as a fallback."""
+    config = settings()
+    if config.job_runner == "thread":
+        return ThreadJobRunner(catalog().run_reindex)
+    if not config.worker_function:
+        raise ValueError("VECSEARCH_WORKER_FUNCTION must name the worker when the runner is lambda")
+    return LambdaJobRunner(config.worker_function, endpoint_url=config.lambda_endpoint_url)
+
+
+def reset() -> None:
+    """Forget every cached collaborator and the settings (tests change the environment)."""
+    for cached in (store, catalog, searcher, job_runner, settings):
+        cached.cache_clear()
