@@ -37,6 +37,7 @@ test: setup  ## lint, types, unit, integration, layers, packaging and end-to-end
 	$(VENV)/bin/tox run
 
 demo: setup  ## run the local stack on the 400k GloVe vectors: import, reindex, search, recall
+	./build_layers.sh --arch x86_64 faiss pydantic  # serverless-offline puts these on PYTHONPATH
 	$(PY) -m devstack.demo
 
 bench: setup  ## benchmarks (BENCH_ARGS=--quick for the short run); results in bench/results/
