@@ -3,25 +3,16 @@
 // Publishing details the Framework's `layers:` key cannot express on its own, because the layer's
 // logical id carries the artifact hash when `retain: true` (each deploy publishes a new, retained
 // version) and so cannot be referenced from `resources:`:
-// - a description naming the pinned package versions and the zip's sha256,
+// - a description naming the pinned package versions and the content sha256, read from the
+//   manifest `python -m layerkit build` writes next to the zip,
 // - a LayerVersionPermission per shared account id and for the organization id, on every version,
 // - outputs <Name>LayerArn and SSM parameters <prefix>/<layer>/python3.13/<arch>/{latest,<version>}.
-const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
 const MAX_DESCRIPTION = 256;
 
-const pinnedVersions = (requirementsPath) =>
-  fs
-    .readFileSync(requirementsPath, 'utf8')
-    .split('\n')
-    .map((line) => line.match(/^([A-Za-z0-9_.-]+)==([^\s\\;]+)/))
-    .filter(Boolean)
-    .map(([, name, version]) => ({ name, version }));
-
-const sha256Of = (filePath) =>
-  crypto.createHash('sha256').update(fs.readFileSync(filePath)).digest('hex');
+const readManifest = (manifestPath) => JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 
 const capitalized = (name) => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -56,27 +47,36 @@ class LayerPublishing {
     const { layers } = this.settings();
     for (const [layerName, details] of Object.entries(layers)) {
       const layer = this.serverless.service.getLayer(layerName);
-      const artifact = this.resolve(layer.package.artifact);
-      if (!fs.existsSync(artifact)) {
+      const manifestPath = this.resolve(details.manifest);
+      if (!fs.existsSync(manifestPath)) {
         throw new this.serverless.classes.Error(
-          `layer-publishing: ${artifact} is missing: build it first (./build_layers.sh)`
+          `layer-publishing: ${manifestPath} is missing: build the layers first (./build_layers.sh)`
         );
       }
-      const pins = pinnedVersions(this.resolve(details.requirements));
-      const packages = pins.map(({ name, version }) => `${name} ${version}`).join(', ');
+      const manifest = readManifest(manifestPath);
+      const architectures = layer.compatibleArchitectures || [];
+      if (!architectures.includes(manifest.arch)) {
+        throw new this.serverless.classes.Error(
+          `layer-publishing: ${manifestPath} is a ${manifest.arch} build, not ${architectures}`
+        );
+      }
+      const packages = Object.entries(manifest.pins)
+        .map(([name, version]) => `${name} ${version}`)
+        .join(', ');
       const runtimes = (layer.compatibleRuntimes || []).join(' ');
-      const architectures = (layer.compatibleArchitectures || []).join(' ');
-      const description = `${packages} (${runtimes} ${architectures}) sha256:${sha256Of(artifact)}`;
+      const description =
+        `${packages} (${runtimes} ${architectures.join(' ')}) ` +
+        `content sha256:${manifest.content_sha256}`;
       if (description.length > MAX_DESCRIPTION) {
         throw new this.serverless.classes.Error(
           `layer-publishing: description of ${layerName} exceeds ${MAX_DESCRIPTION} characters`
         );
       }
       layer.description = description;
-      details.version = (pins.find(({ name }) => name === details.primaryPackage) || {}).version;
+      details.version = manifest.pins[details.primaryPackage];
       if (!details.version) {
         throw new this.serverless.classes.Error(
-          `layer-publishing: ${details.primaryPackage} is not pinned in ${details.requirements}`
+          `layer-publishing: ${details.primaryPackage} is not pinned in ${manifestPath}`
         );
       }
     }
