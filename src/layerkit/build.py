@@ -223,7 +223,7 @@ def build_layer(
     paths = layer_paths(root, name, target)
     if not paths.requirements.is_file():
         raise BuildError(f"no layer {name!r}: {paths.requirements} does not exist")
-    pins = dict(read_pins(paths.requirements))
+    pins = read_pins(paths.requirements)
     key = cache_key(paths, target, builder)
     if not force and (manifest := cached_manifest(paths, key)) is not None:
         return manifest, True

@@ -64,12 +64,12 @@ def read_elf(path: Path) -> ElfFacts:
             if isinstance(section, DynamicSection):
                 for tag in section.iter_tags():
                     if tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag.needed)
+                        needed.append(tag.needed)  # type: ignore[attr-defined]
                     elif tag.entry.d_tag == "DT_SONAME":
-                        soname = tag.soname
+                        soname = tag.soname  # type: ignore[attr-defined]
             elif isinstance(section, GNUVerNeedSection):
                 for verneed, auxiliaries in section.iter_versions():
-                    version_needs.extend((verneed.name, aux.name) for aux in auxiliaries)
+                    version_needs.extend((str(verneed.name), str(aux.name)) for aux in auxiliaries)
         return ElfFacts(str(elf["e_machine"]), soname, tuple(needed), tuple(version_needs))
 
 

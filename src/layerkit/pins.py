@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 
 class PinError(ValueError):
     """A requirements file that is not a list of exact, hashed pins."""
 
 
-def read_pins(requirements: Path) -> dict[NormalizedName, str]:
+def read_pins(requirements: Path) -> dict[str, str]:
     """Map each pinned distribution (canonical name) to its exact version; every line needs `==`."""
     logical_lines = requirements.read_text().replace("\\\n", " ").splitlines()
-    pins: dict[NormalizedName, str] = {}
+    pins: dict[str, str] = {}
     for line in logical_lines:
         text = line.split("#", 1)[0].strip()
         if not text:

@@ -1,0 +1,591 @@
+"""Verify layers and function packages against the Lambda python3.13 runtime they will run on."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from elftools.common.exceptions import ELFError
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from layerkit import emulate
+from layerkit.distributions import Distribution, installed_distributions
+from layerkit.elf import binary_kind, read_elf, symbol_version
+from layerkit.manifest import LayerManifest
+from layerkit.pack import regular_files, tree_bytes
+from layerkit.targets import PYTHON_VERSION, Target
+
+UNZIPPED_LIMIT = 262_144_000  # function + all its layers, unzipped
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # bigger zips must be uploaded through S3
+# Amazon Linux 2023 (the python3.13 runtime): glibc 2.34, libstdc++ from gcc 11.
+MAX_SYMBOL_VERSIONS: dict[str, tuple[int, ...]] = {
+    "GLIBC": (2, 34),
+    "GLIBCXX": (3, 4, 29),
+    "CXXABI": (1, 3, 13),
+}
+# Shared libraries every python3.13 Lambda has outside the layers: the glibc family, the gcc
+# runtime (libstdc++, libgcc_s; NOT libgomp or libgfortran, which wheels must bundle) and the
+# libraries the runtime's own interpreter links (zlib, OpenSSL, libffi, expat, sqlite, bz2, xz).
+RUNTIME_LIBRARIES = frozenset(
+    {
+        "ld-linux-aarch64.so.1",
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libdl.so.2",
+        "libpthread.so.0",
+        "librt.so.1",
+        "libutil.so.1",
+        "libresolv.so.2",
+        "libcrypt.so.2",
+        "libstdc++.so.6",
+        "libgcc_s.so.1",
+        "libz.so.1",
+        "libssl.so.3",
+        "libcrypto.so.3",
+        "libffi.so.8",
+        "libexpat.so.1",
+        "libsqlite3.so.0",
+        "libbz2.so.1",
+        "liblzma.so.5",
+    }
+)
+# Distributions the python3.13 runtime itself provides (boto3 and its dependencies).
+RUNTIME_DISTRIBUTIONS = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+)
+EXTENSION_TAG = re.compile(r"\.(cpython-\d+[a-z]*-[^.]+)\.so$")
+NOT_IMPORTABLE = {"bin", "__pycache__"}
+
+
+class Severity(StrEnum):
+    """Errors fail verification; warnings are reported only."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, named by check, package and file."""
+
+    check: str
+    severity: Severity
+    package: str
+    path: str
+    message: str
+
+
+@dataclass
+class PackageFacts:
+    """A layer or function package opened for verification."""
+
+    label: str
+    kind: str  # "layer" or "function"
+    source: Path
+    content_root: Path  # what the zip's root holds (a layer's python/ lies in it)
+    path_entry: Path  # the folder Lambda puts on sys.path (/opt/python or /var/task)
+    zipped_bytes: int | None
+    unzipped_bytes: int = 0
+    breakdown: list[tuple[str, int]] = field(default_factory=list)
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    top_level: set[str] = field(default_factory=set)
+
+    def relative(self, path: Path) -> str:
+        """A file's path as it appears in the package's zip."""
+        return path.relative_to(self.content_root).as_posix()
+
+
+@dataclass
+class VerifyReport:
+    """Everything verification found, with sizes and the smoke test's outcome."""
+
+    target: Target
+    packages: list[PackageFacts]
+    findings: list[Finding]
+    smoke: emulate.SmokeResult | None
+
+    @property
+    def ok(self) -> bool:
+        """True when no check found an error."""
+        return not any(finding.severity is Severity.ERROR for finding in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        """A machine-readable form of the report."""
+        return {
+            "ok": self.ok,
+            "arch": self.target.arch.value,
+            "python": PYTHON_VERSION,
+            "packages": [
+                {
+                    "name": package.label,
+                    "kind": package.kind,
+                    "source": str(package.source),
+                    "unzipped_bytes": package.unzipped_bytes,
+                    "zipped_bytes": package.zipped_bytes,
+                    "needs_s3_upload": (package.zipped_bytes or 0) > DIRECT_UPLOAD_LIMIT,
+                    "breakdown": dict(package.breakdown),
+                    "distributions": {
+                        name: dist.version for name, dist in sorted(package.distributions.items())
+                    },
+                }
+                for package in self.packages
+            ],
+            "combined_unzipped_bytes": sum(package.unzipped_bytes for package in self.packages),
+            "unzipped_limit": UNZIPPED_LIMIT,
+            "findings": [
+                {
+                    "check": finding.check,
+                    "severity": finding.severity.value,
+                    "package": finding.package,
+                    "path": finding.path,
+                    "message": finding.message,
+                }
+                for finding in self.findings
+            ],
+            "smoke": None
+            if self.smoke is None
+            else {
+                "passed": self.smoke.passed,
+                "command": self.smoke.command,
+                "returncode": self.smoke.returncode,
+                "wall_seconds": round(self.smoke.wall_seconds, 3),
+                "import_seconds": self.smoke.import_seconds,
+                "stdout": self.smoke.stdout,
+                "stderr": self.smoke.stderr[-4000:],
+            },
+        }
+
+    def render(self) -> str:
+        """A readable report."""
+        mib = 1024 * 1024
+        lines = [f"verify {self.target.arch.value} python{PYTHON_VERSION}"]
+        for package in self.packages:
+            zipped = (
+                f", {package.zipped_bytes / mib:.1f} MiB zipped" if package.zipped_bytes else ""
+            )
+            upload = (
+                " (needs S3 upload)" if (package.zipped_bytes or 0) > DIRECT_UPLOAD_LIMIT else ""
+            )
+            lines.append(
+                f"{package.kind} {package.label} ({package.source}): "
+                f"{package.unzipped_bytes / mib:.1f} MiB unzipped{zipped}{upload}"
+            )
+            lines.extend(f"    {size / mib:8.2f} MiB  {name}" for name, size in package.breakdown)
+        total = sum(package.unzipped_bytes for package in self.packages)
+        lines.append(f"combined: {total / mib:.1f} MiB of {UNZIPPED_LIMIT / mib:.1f} MiB allowed")
+        if self.smoke is not None:
+            outcome = "passed" if self.smoke.passed else "FAILED"
+            lines.append(
+                f"smoke import ({self.smoke.command[0]}): {outcome} in "
+                f"{self.smoke.wall_seconds:.2f} s (imports {self.smoke.import_seconds} s)"
+            )
+        lines.extend(
+            f"{finding.severity.value.upper()} [{finding.check}] {finding.package}: "
+            f"{finding.path}: {finding.message}"
+            for finding in self.findings
+        )
+        errors = sum(finding.severity is Severity.ERROR for finding in self.findings)
+        lines.append(
+            f"result: {'PASSED' if self.ok else 'FAILED'} "
+            f"({errors} errors, {len(self.findings) - errors} warnings)"
+        )
+        return "\n".join(lines)
+
+
+def _label(path: Path) -> str:
+    if path.name == "python" and path.is_dir():
+        return path.parent.name
+    return path.name.removesuffix(".zip")
+
+
+def open_package(path: Path, kind: str, scratch: Path) -> PackageFacts:
+    """Open a zip (extracted into `scratch`) or a folder as a layer or function package."""
+    label = _label(path)
+    zipped: int | None = None
+    if path.is_file():
+        content_root = scratch / f"{kind}-{label}"
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(content_root)
+        zipped = path.stat().st_size
+    elif path.name == "python" and kind == "layer":
+        content_root = path.parent
+    else:
+        content_root = path
+    path_entry = content_root / "python" if kind == "layer" else content_root
+    package = PackageFacts(label, kind, path, content_root, path_entry, zipped)
+    package.unzipped_bytes = tree_bytes(content_root)
+    if path_entry.is_dir():
+        package.distributions = installed_distributions(path_entry)
+        package.top_level = _top_level_names(path_entry)
+    package.breakdown = _breakdown(package)
+    return package
+
+
+def _top_level_names(path_entry: Path) -> set[str]:
+    names = set()
+    for entry in path_entry.iterdir():
+        if entry.is_dir() and entry.name not in NOT_IMPORTABLE and "." not in entry.name:
+            names.add(entry.name)
+        elif entry.suffix in {".py", ".so"}:
+            names.add(entry.name.split(".", 1)[0])
+    return names
+
+
+def _breakdown(package: PackageFacts) -> list[tuple[str, int]]:
+    sizes: dict[str, int] = {}
+    for path in regular_files(package.content_root):
+        parts = path.relative_to(package.content_root).parts
+        inside = package.kind == "function" or (len(parts) > 1 and parts[0] == "python")
+        key = (parts[1] if package.kind == "layer" else parts[0]) if inside else "(outside python/)"
+        if inside and len(parts) == (2 if package.kind == "layer" else 1):
+            key = "(top-level files)"
+        sizes[key] = sizes.get(key, 0) + path.stat().st_size
+    return sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+
+
+def check_layout(package: PackageFacts) -> list[Finding]:
+    """A layer needs python/ at the zip's root, where Lambda looks for it under /opt."""
+    if package.kind == "layer" and not package.path_entry.is_dir():
+        return [_error("layout", package, ".", "no python/ folder at the root")]
+    return []
+
+
+def check_binaries(
+    package: PackageFacts, target: Target, provided_libraries: set[str]
+) -> list[Finding]:
+    """ELF machine, foreign binaries, symbol versions, needed libraries, extension module tags."""
+    findings: list[Finding] = []
+    for path in regular_files(package.content_root):
+        relative = package.relative(path)
+        tag = EXTENSION_TAG.search(path.name)
+        if tag and path.name.endswith(".so") and not path.name.endswith(target.extension_suffix):
+            findings.append(
+                _error(
+                    "extension-suffix",
+                    package,
+                    relative,
+                    f"extension module built for {tag.group(1)}; python{PYTHON_VERSION} on "
+                    f"{target.arch} loads only *{target.extension_suffix} or *.abi3.so",
+                )
+            )
+        if path.suffix == ".pyd":
+            findings.append(_error("foreign-binary", package, relative, "Windows extension"))
+        kind = binary_kind(path)
+        if kind in {"mach-o", "pe"}:
+            findings.append(_error("foreign-binary", package, relative, f"{kind} file, not ELF"))
+        if kind == "elf":
+            findings.extend(_check_elf(package, path, target, provided_libraries))
+    return findings
+
+
+def _check_elf(
+    package: PackageFacts, path: Path, target: Target, provided_libraries: set[str]
+) -> list[Finding]:
+    relative = package.relative(path)
+    try:
+        facts = read_elf(path)
+    except (ELFError, ValueError) as error:
+        return [_error("elf-parse", package, relative, f"unreadable ELF file: {error}")]
+    if facts.machine != target.elf_machine:
+        return [
+            _error(
+                "elf-machine",
+                package,
+                relative,
+                f"built for {facts.machine}, the {target.arch} runtime needs {target.elf_machine}",
+            )
+        ]
+    findings = [
+        _error(
+            "needed-library",
+            package,
+            relative,
+            f"needs {library}, which is neither in the packages nor in the Lambda runtime",
+        )
+        for library in facts.needed
+        if library not in provided_libraries and library not in RUNTIME_LIBRARIES
+    ]
+    highest: dict[str, tuple[tuple[int, ...], str]] = {}
+    for library, version_name in facts.version_needs:
+        parsed = symbol_version(version_name)
+        if parsed is None or library in provided_libraries:
+            continue
+        family, version = parsed
+        if family not in highest or version > highest[family][0]:
+            highest[family] = (version, version_name)
+    for family, (version, version_name) in sorted(highest.items()):
+        limit = MAX_SYMBOL_VERSIONS[family]
+        if version > limit:
+            allowed = f"{family}_{'.'.join(map(str, limit))}"
+            findings.append(
+                _error(
+                    "symbol-versions",
+                    package,
+                    relative,
+                    f"needs {version_name}; Amazon Linux 2023 provides up to {allowed}",
+                )
+            )
+    return findings
+
+
+def provided_libraries(packages: list[PackageFacts]) -> set[str]:
+    """File names and sonames of every shared object shipped in the packages."""
+    names: set[str] = set()
+    for package in packages:
+        for path in regular_files(package.content_root):
+            if binary_kind(path) != "elf":
+                continue
+            names.add(path.name)
+            try:
+                soname = read_elf(path).soname
+            except (ELFError, ValueError):
+                continue
+            if soname:
+                names.add(soname)
+    return names
+
+
+def check_sizes(packages: list[PackageFacts]) -> list[Finding]:
+    """Each package and all of them together within Lambda's unzipped limit; big zips flagged."""
+    findings: list[Finding] = []
+    for package in packages:
+        if package.unzipped_bytes > UNZIPPED_LIMIT:
+            findings.append(
+                _error(
+                    "size",
+                    package,
+                    ".",
+                    f"{package.unzipped_bytes:,} bytes unzipped, over the {UNZIPPED_LIMIT:,} limit",
+                )
+            )
+        if (package.zipped_bytes or 0) > DIRECT_UPLOAD_LIMIT:
+            findings.append(
+                Finding(
+                    "size",
+                    Severity.WARNING,
+                    package.label,
+                    str(package.source),
+                    f"zip is {package.zipped_bytes:,} bytes: needs S3 upload (over 50 MB)",
+                )
+            )
+    total = sum(package.unzipped_bytes for package in packages)
+    if len(packages) > 1 and total > UNZIPPED_LIMIT:
+        findings.append(
+            Finding(
+                "size",
+                Severity.ERROR,
+                "+".join(package.label for package in packages),
+                ".",
+                f"together {total:,} bytes unzipped, over the {UNZIPPED_LIMIT:,} limit",
+            )
+        )
+    return findings
+
+
+def check_overlaps(packages: list[PackageFacts]) -> list[Finding]:
+    """No distribution in two layers; no function package shadowing what a layer provides."""
+    findings: list[Finding] = []
+    layers = [package for package in packages if package.kind == "layer"]
+    for index, first in enumerate(layers):
+        for second in layers[index + 1 :]:
+            for name in sorted(set(first.distributions) & set(second.distributions)):
+                findings.append(
+                    _error(
+                        "overlap",
+                        second,
+                        second.relative(second.distributions[name].dist_info),
+                        f"distribution {name} is also in layer {first.label}",
+                    )
+                )
+    for function in (package for package in packages if package.kind == "function"):
+        for layer in layers:
+            for name in sorted(function.top_level & layer.top_level):
+                findings.append(
+                    _error(
+                        "overlap",
+                        function,
+                        name,
+                        f"function package carries {name}, which layer {layer.label} provides: "
+                        "the function's copy would shadow the layer's",
+                    )
+                )
+    return findings
+
+
+def check_pins(packages: list[PackageFacts], target: Target) -> list[Finding]:
+    """Installed versions equal the pins in the layer's manifest, built for this arch."""
+    findings: list[Finding] = []
+    for package in packages:
+        for manifest_path in sorted(package.path_entry.glob("*-layer-manifest.json")):
+            manifest = LayerManifest.read(manifest_path)
+            relative = package.relative(manifest_path)
+            if manifest.arch != target.arch.value:
+                findings.append(
+                    _error(
+                        "pins", package, relative, f"built for {manifest.arch}, not {target.arch}"
+                    )
+                )
+            installed = {name: dist.version for name, dist in package.distributions.items()}
+            if installed != manifest.pins:
+                findings.append(
+                    _error(
+                        "pins",
+                        package,
+                        relative,
+                        f"installed {sorted(installed.items())} != pinned "
+                        f"{sorted(manifest.pins.items())}",
+                    )
+                )
+    return findings
+
+
+def check_requirements(packages: list[PackageFacts], target: Target) -> list[Finding]:
+    """Every declared requirement is provided and its version in range (numpy for faiss-cpu)."""
+    findings: list[Finding] = []
+    visible: dict[str, Distribution] = {}
+    for package in sorted(packages, key=lambda package: package.kind != "function"):
+        for name, dist in package.distributions.items():
+            visible.setdefault(name, dist)
+    environment = {
+        "python_version": PYTHON_VERSION,
+        "python_full_version": f"{PYTHON_VERSION}.0",
+        "platform_machine": target.gnu_machine,
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+    for package in packages:
+        for dist in package.distributions.values():
+            for requirement in dist.requires:
+                if requirement.marker is not None and not requirement.marker.evaluate(environment):
+                    continue
+                found = visible.get(canonicalize_name(requirement.name))
+                relative = package.relative(dist.dist_info / "METADATA")
+                if found is None:
+                    if canonicalize_name(requirement.name) not in RUNTIME_DISTRIBUTIONS:
+                        findings.append(
+                            _error(
+                                "requirements",
+                                package,
+                                relative,
+                                f"{dist.name} requires {requirement}, which no package provides",
+                            )
+                        )
+                elif not requirement.specifier.contains(Version(found.version), prereleases=True):
+                    findings.append(
+                        _error(
+                            "requirements",
+                            package,
+                            relative,
+                            f"{dist.name} requires {requirement}, but {found.name} "
+                            f"{found.version} is installed",
+                        )
+                    )
+    return findings
+
+
+def check_bytecode(package: PackageFacts) -> list[Finding]:
+    """Modules without hash-validated bytecode recompile on every cold start (read-only /opt)."""
+    sources = [path for path in regular_files(package.path_entry) if path.suffix == ".py"]
+    stale = [
+        source
+        for source in sources
+        if not _has_unchecked_hash_pyc(
+            source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        )
+    ]
+    if not stale:
+        return []
+    return [
+        Finding(
+            "bytecode",
+            Severity.WARNING,
+            package.label,
+            package.relative(stale[0]),
+            f"{len(stale)} of {len(sources)} modules lack unchecked-hash bytecode",
+        )
+    ]
+
+
+def _has_unchecked_hash_pyc(pyc: Path) -> bool:
+    if not pyc.is_file():
+        return False
+    with pyc.open("rb") as stream:
+        header = stream.read(8)
+    return int.from_bytes(header[4:8], "little") == 1  # hash-based, not checked against source
+
+
+def smoke_modules(packages: list[PackageFacts]) -> list[str]:
+    """Which of faiss, numpy and pydantic the packages provide (those the smoke test exercises)."""
+    provided = set().union(*(package.top_level for package in packages))
+    return [name for name in emulate.SMOKE_MODULES if name in provided]
+
+
+def check_smoke(
+    packages: list[PackageFacts], target: Target, cache_dir: Path
+) -> tuple[list[Finding], emulate.SmokeResult | None]:
+    """Import and use the packages with the target's interpreter, in Lambda's sys.path order."""
+    ordered = sorted(packages, key=lambda package: package.kind != "function")
+    label = "+".join(package.label for package in ordered)
+    try:
+        result = emulate.run_smoke(
+            target, [package.path_entry for package in ordered], smoke_modules(packages), cache_dir
+        )
+    except emulate.EmulationUnavailable as error:
+        return [Finding("emulated-import", Severity.ERROR, label, ".", str(error))], None
+    if result.passed:
+        return [], result
+    tail = "\n".join(result.stderr.strip().splitlines()[-6:])
+    return [
+        Finding(
+            "emulated-import",
+            Severity.ERROR,
+            label,
+            ".",
+            f"smoke test exited {result.returncode} without its success line:\n{tail}",
+        )
+    ], result
+
+
+def verify(
+    target: Target,
+    layers: list[Path],
+    function: Path | None,
+    *,
+    emulate: bool,
+    cache_dir: Path,
+) -> VerifyReport:
+    """Run every check on the layers (in order) and the function package that uses them."""
+    with tempfile.TemporaryDirectory(prefix="layerkit-verify-") as scratch:
+        packages = [open_package(path, "layer", Path(scratch)) for path in layers]
+        if function is not None:
+            packages.append(open_package(function, "function", Path(scratch)))
+        libraries = provided_libraries(packages)
+        findings: list[Finding] = []
+        for package in packages:
+            findings += check_layout(package)
+            findings += check_binaries(package, target, libraries)
+            findings += check_bytecode(package)
+        findings += check_sizes(packages)
+        findings += check_overlaps(packages)
+        findings += check_pins(packages, target)
+        findings += check_requirements(packages, target)
+        smoke_result = None
+        if emulate:
+            smoke_findings, smoke_result = check_smoke(packages, target, cache_dir)
+            findings += smoke_findings
+        return VerifyReport(target, packages, findings, smoke_result)
+
+
+def _error(check: str, package: PackageFacts, path: str, message: str) -> Finding:
+    return Finding(check, Severity.ERROR, package.label, path, message)
