@@ -38,12 +38,15 @@ class RowHits:
 def query_matrix(queries: Any, dimension: int) -> Matrix:
     """Queries as a C-contiguous float32 (n, dimension) matrix; raise on a bad shape or value."""
     try:
-        matrix = np.asarray(queries, dtype=np.float32)
+        given = np.asarray(queries)
     except (TypeError, ValueError) as error:
         raise InvalidVector("query vectors must be lists of numbers of one length") from error
+    if given.dtype.kind not in "fiu":
+        raise InvalidVector("query vectors must be lists of numbers of one length")
+    matrix = given.astype(np.float32, copy=False)
     if matrix.ndim == 1:
         matrix = matrix.reshape(1, -1)
-    if matrix.ndim != 2 or matrix.shape[0] == 0:
+    if matrix.ndim != 2 or matrix.size == 0:
         raise InvalidVector("give one query vector or a non-empty list of them")
     if matrix.shape[1] != dimension:
         raise DimensionMismatch(

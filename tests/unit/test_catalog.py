@@ -1,0 +1,399 @@
+"""Admin use cases on a real local-directory store: batches, reindex jobs, versions, rollback."""
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vecsearch.adapters.storage.local import LocalDirectoryStore
+from vecsearch.core import keys
+from vecsearch.core.catalog import Catalog
+from vecsearch.core.errors import (
+    CollectionExists,
+    CollectionNotFound,
+    DimensionMismatch,
+    ImportSourceInvalid,
+    JobNotFound,
+    PayloadTooLarge,
+    StorageError,
+    VersionCorrupt,
+    VersionNotFound,
+)
+from vecsearch.core.limits import Limits
+from vecsearch.core.models import (
+    CollectionSpec,
+    DeleteRequest,
+    Document,
+    HnswIndex,
+    ImportRequest,
+    JobState,
+    Metric,
+    ReindexRequest,
+    SearchRequest,
+    UpsertRequest,
+)
+from vecsearch.core.searcher import Searcher
+
+DIMENSION = 6
+
+
+def _vectors(count: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(count, DIMENSION)).astype(np.float32)
+
+
+def _documents(vectors: np.ndarray, prefix: str = "doc") -> list[Document]:
+    return [
+        Document(id=f"{prefix}{i}", vector=v.tolist(), metadata={"parity": i % 2})
+        for i, v in enumerate(vectors)
+    ]
+
+
+def _reindex(catalog: Catalog, name: str = "items", **request: object):
+    job = catalog.start_reindex(name, ReindexRequest.model_validate(request))
+    return catalog.run_reindex(name, job.job_id)
+
+
+def _top_ids(store, vector: np.ndarray, k: int = 3, name: str = "items") -> list[str]:
+    response = Searcher(store, refresh_seconds=0).search(
+        name, SearchRequest(vector=vector.tolist(), k=k)
+    )
+    return [hit.id for hit in response.results[0].hits]
+
+
+@pytest.fixture
+def catalog(local_store: LocalDirectoryStore) -> Catalog:
+    """A catalog with an empty flat l2 collection 'items'."""
+    catalog = Catalog(local_store)
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION, metric=Metric.L2))
+    return catalog
+
+
+class FaultyStore:
+    """A real store that fails writes to keys containing a chosen fragment, as S3 or a disk might."""
+
+    def __init__(self, inner: LocalDirectoryStore, failing_fragment: str) -> None:
+        self.inner = inner
+        self.failing_fragment = failing_fragment
+
+    def _check(self, key: str) -> None:
+        if self.failing_fragment in key:
+            raise StorageError(f"injected failure writing {key}")
+
+    def put(self, key: str, data: bytes) -> None:
+        self._check(key)
+        self.inner.put(key, data)
+
+    def put_if_absent(self, key: str, data: bytes) -> None:
+        self._check(key)
+        self.inner.put_if_absent(key, data)
+
+    def put_if_match(self, key: str, data: bytes, tag: str) -> None:
+        self._check(key)
+        self.inner.put_if_match(key, data, tag)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def test_upsert_then_delete_then_reindex_gives_the_right_counts_and_results(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    # given 20 documents upserted, 5 of them replaced, and 3 deleted
+    vectors = _vectors(20)
+    catalog.upsert("items", UpsertRequest(documents=_documents(vectors)))
+    moved = _vectors(5, seed=2)
+    catalog.upsert("items", UpsertRequest(documents=_documents(moved)))
+    receipt = catalog.delete_documents("items", DeleteRequest(ids=["doc7", "doc8", "doc9", "nope"]))
+    assert receipt.kind == "delete"
+    assert catalog.describe("items").pending_batches == 3
+    # when the collection is reindexed
+    job = _reindex(catalog)
+    # then the job succeeded with 17 documents, consumed every batch, and search sees the changes
+    assert job.state is JobState.SUCCEEDED, job.error
+    assert job.count == 17
+    assert set(job.stages) >= {"load", "apply", "build", "write", "verify", "promote"}
+    info = catalog.describe("items")
+    assert (info.count, info.pending_batches, info.live_version) == (17, 0, job.version_id)
+    assert _top_ids(local_store, moved[1], k=1) == ["doc1"]  # the replaced vector is served
+    assert _top_ids(local_store, vectors[12], k=1) == ["doc12"]
+    assert "doc8" not in _top_ids(local_store, vectors[8], k=17)
+
+
+def test_reindex_builds_on_the_live_version(catalog: Catalog, local_store) -> None:
+    first = _vectors(10)
+    catalog.upsert("items", UpsertRequest(documents=_documents(first)))
+    _reindex(catalog)
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(4, seed=5), prefix="new")))
+    catalog.delete_documents("items", DeleteRequest(ids=["doc0"]))
+    job = _reindex(catalog)
+    assert job.count == 13
+    assert _top_ids(local_store, first[3], k=1) == ["doc3"]
+
+
+def test_search_after_rollback_returns_the_old_versions_results(
+    catalog: Catalog, local_store
+) -> None:
+    # given two promoted versions where doc0's vector moved
+    vectors = _vectors(10)
+    catalog.upsert("items", UpsertRequest(documents=_documents(vectors)))
+    first = _reindex(catalog)
+    catalog.upsert("items", UpsertRequest(documents=_documents(-vectors[:1] * 10)))
+    catalog.delete_documents("items", DeleteRequest(ids=["doc5"]))
+    _reindex(catalog)
+    assert _top_ids(local_store, vectors[0], k=1) != ["doc0"]
+    # when the operator rolls back
+    info = catalog.rollback("items", first.version_id)
+    # then the first version is live again with its own results
+    assert (info.live_version, info.count) == (first.version_id, 10)
+    assert _top_ids(local_store, vectors[0], k=1) == ["doc0"]
+    assert _top_ids(local_store, vectors[5], k=1) == ["doc5"]
+    versions = catalog.list_versions("items")
+    assert [v.live for v in versions.versions] == [True, False]
+    assert versions.current == first.version_id
+
+
+def test_rollback_refuses_unknown_and_corrupt_versions(catalog: Catalog, local_store) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(5))))
+    first = _reindex(catalog)
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(5, seed=3))))
+    second = _reindex(catalog)
+    with pytest.raises(VersionNotFound):
+        catalog.rollback("items", "20990101T000000000000Z-00000000")
+    with pytest.raises(VersionNotFound):
+        catalog.rollback("items", "../../etc")
+    vectors_file = local_store.root / keys.version_file_key(
+        "items", first.version_id, "vectors.npy"
+    )
+    vectors_file.write_bytes(vectors_file.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(VersionCorrupt, match=r"vectors\.npy"):
+        catalog.rollback("items", first.version_id)
+    assert catalog.describe("items").live_version == second.version_id
+
+
+@pytest.mark.parametrize("failing_file", ["index.faiss", "manifest.json", "current.json"])
+def test_a_reindex_failing_midway_leaves_the_previous_version_live(
+    catalog: Catalog, local_store: LocalDirectoryStore, failing_file: str
+) -> None:
+    # given a live version
+    vectors = _vectors(10)
+    catalog.upsert("items", UpsertRequest(documents=_documents(vectors)))
+    live = _reindex(catalog)
+    catalog.delete_documents("items", DeleteRequest(ids=["doc0"]))
+    # when the next reindex hits a storage error while writing or promoting
+    faulty = Catalog(FaultyStore(local_store, failing_file))
+    job = faulty.start_reindex("items", ReindexRequest())
+    result = faulty.run_reindex("items", job.job_id)
+    # then the job is failed with the reason, and the previous version is still live and searchable
+    assert result.state is JobState.FAILED
+    assert result.error_code == "storage_error"
+    assert "injected failure" in (result.error or "")
+    assert catalog.job("items", job.job_id).state is JobState.FAILED
+    info = catalog.describe("items")
+    assert (info.live_version, info.count, info.pending_batches) == (live.version_id, 10, 1)
+    assert _top_ids(local_store, vectors[0], k=1) == ["doc0"]
+    assert [v.version_id for v in catalog.list_versions("items").versions] == [live.version_id]
+    # and a later reindex with a healthy store applies the batch
+    assert _reindex(catalog).count == 9
+
+
+def test_a_lost_promotion_race_fails_the_job_and_keeps_the_batches(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(6))))
+    first = _reindex(catalog)
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2, seed=9), prefix="x")))
+
+    class RacingStore(FaultyStore):
+        """Another promotion lands between this job's load and its pointer swap."""
+
+        def put_if_match(self, key: str, data: bytes, tag: str) -> None:
+            if key.endswith("current.json"):
+                self.inner.put(key, self.inner.get(key))  # the pointer is rewritten meanwhile
+            self.inner.put_if_match(key, data, tag)
+
+    racing = Catalog(RacingStore(local_store, "never"))
+    job = racing.start_reindex("items", ReindexRequest())
+    result = racing.run_reindex("items", job.job_id)
+    assert result.state is JobState.FAILED
+    assert result.error_code == "concurrent_update"
+    info = catalog.describe("items")
+    assert (info.live_version, info.pending_batches) == (first.version_id, 1)
+    assert len(catalog.list_versions("items").versions) == 1
+
+
+def test_batches_written_during_a_build_stay_pending(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(4))))
+
+    class WriterDuringBuild(FaultyStore):
+        """Writes a new upsert batch when the version's first file is stored."""
+
+        def put(self, key: str, data: bytes) -> None:
+            if key.endswith("index.faiss"):
+                late = _documents(_vectors(1, seed=4), prefix="late")
+                catalog.upsert("items", UpsertRequest(documents=late))
+            self.inner.put(key, data)
+
+    busy = Catalog(WriterDuringBuild(local_store, "never"))
+    job = busy.start_reindex("items", ReindexRequest())
+    assert busy.run_reindex("items", job.job_id).count == 4
+    assert catalog.describe("items").pending_batches == 1
+    assert _reindex(catalog).count == 5
+
+
+def test_two_concurrent_upsert_batches_both_survive(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    batches = [_documents(_vectors(30, seed=s), prefix=f"t{s}-") for s in range(4)]
+    barrier = threading.Barrier(len(batches))
+    receipts = []
+
+    def write(documents: list[Document]) -> None:
+        barrier.wait()
+        receipts.append(catalog.upsert("items", UpsertRequest(documents=documents)))
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({r.batch_id for r in receipts}) == 4
+    assert _reindex(catalog).count == 120
+
+
+def test_bulk_import_from_store_files(catalog: Catalog, local_store: LocalDirectoryStore) -> None:
+    vectors = _vectors(50, seed=11)
+    path = Path(local_store.root / "imports/set/vectors.npy")
+    path.parent.mkdir(parents=True)
+    np.save(path, vectors)
+    records = "".join(json.dumps({"id": f"w{i}", "metadata": {"n": i}}) + "\n" for i in range(50))
+    local_store.put("imports/set/records.jsonl", records.encode())
+    request = ImportRequest(
+        vectors_key="imports/set/vectors.npy", records_key="imports/set/records.jsonl"
+    )
+    receipt = catalog.import_files("items", request)
+    assert (receipt.kind, receipt.count) == ("import", 50)
+    catalog.delete_documents("items", DeleteRequest(ids=["w3"]))
+    assert _reindex(catalog).count == 49
+    response = Searcher(local_store).search(
+        "items", SearchRequest(vector=vectors[20].tolist(), k=1, include_metadata=True)
+    )
+    assert response.results[0].hits[0].id == "w20"
+    assert response.results[0].hits[0].metadata == {"n": 20}
+
+
+@pytest.mark.parametrize(
+    ("vectors", "records", "problem"),
+    [
+        (np.ones((3, DIMENSION), np.float64), 3, "float64"),
+        (np.ones((3, DIMENSION + 1), np.float32), 3, "dimension 7"),
+        (np.ones((3, DIMENSION), np.float32), 2, "2 records"),
+        (np.full((3, DIMENSION), np.nan, np.float32), 3, "NaN"),
+    ],
+)
+def test_bulk_import_checks_files_up_front(
+    catalog: Catalog, local_store: LocalDirectoryStore, vectors, records: int, problem: str
+) -> None:
+    path = local_store.root / "imports/bad/vectors.npy"
+    path.parent.mkdir(parents=True)
+    np.save(path, vectors)
+    lines = "".join(json.dumps({"id": f"r{i}"}) + "\n" for i in range(records))
+    local_store.put("imports/bad/records.jsonl", lines.encode())
+    request = ImportRequest(
+        vectors_key="imports/bad/vectors.npy", records_key="imports/bad/records.jsonl"
+    )
+    with pytest.raises(ImportSourceInvalid, match=problem):
+        catalog.import_files("items", request)
+    assert catalog.describe("items").pending_batches == 0
+
+
+@pytest.mark.parametrize(
+    "key", ["collections/items/spec.json", "imports/../collections/x", "imports/missing.npy"]
+)
+def test_bulk_import_reads_only_existing_files_under_imports(catalog: Catalog, key: str) -> None:
+    with pytest.raises(ImportSourceInvalid):
+        catalog.import_files("items", ImportRequest(vectors_key=key, records_key="imports/r.jsonl"))
+
+
+def test_bad_import_records_are_named(catalog: Catalog, local_store: LocalDirectoryStore) -> None:
+    path = local_store.root / "imports/v.npy"
+    path.parent.mkdir(parents=True)
+    np.save(path, _vectors(2))
+    local_store.put("imports/r.jsonl", b'{"id": "a"}\n{"name": "b"}\n')
+    with pytest.raises(ImportSourceInvalid, match="r.jsonl"):
+        catalog.import_files(
+            "items", ImportRequest(vectors_key="imports/v.npy", records_key="imports/r.jsonl")
+        )
+
+
+def test_upsert_checks_dimension_and_limits(local_store: LocalDirectoryStore) -> None:
+    catalog = Catalog(local_store, limits=Limits(max_documents_per_upsert=2, max_metadata_bytes=20))
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    with pytest.raises(DimensionMismatch, match=r"'short' has 2 components.*dimension 6"):
+        catalog.upsert("items", UpsertRequest(documents=[Document(id="short", vector=[1.0, 2.0])]))
+    with pytest.raises(PayloadTooLarge, match="3 documents"):
+        catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    big = Document(id="big", vector=[1.0] * DIMENSION, metadata={"text": "x" * 30})
+    with pytest.raises(PayloadTooLarge, match="metadata"):
+        catalog.upsert("items", UpsertRequest(documents=[big]))
+    assert catalog.describe("items").pending_batches == 0
+
+
+def test_delete_checks_its_limit(local_store: LocalDirectoryStore) -> None:
+    catalog = Catalog(local_store, limits=Limits(max_ids_per_delete=2))
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    with pytest.raises(PayloadTooLarge):
+        catalog.delete_documents("items", DeleteRequest(ids=["a", "b", "c"]))
+
+
+def test_collections_are_created_listed_and_deleted(catalog: Catalog, local_store) -> None:
+    with pytest.raises(CollectionExists):
+        catalog.create_collection(CollectionSpec(name="items", dimension=3))
+    catalog.create_collection(CollectionSpec(name="other", dimension=3))
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    _reindex(catalog)
+    assert [c.spec.name for c in catalog.list_collections().collections] == ["items", "other"]
+    catalog.delete_collection("items")
+    assert [c.spec.name for c in catalog.list_collections().collections] == ["other"]
+    assert local_store.list("collections/items/") == []
+    for missing in ("items", "../x", "Items"):
+        with pytest.raises(CollectionNotFound):
+            catalog.describe(missing)
+    with pytest.raises(CollectionNotFound):
+        catalog.delete_collection("items")
+
+
+def test_job_records_move_through_their_states(catalog: Catalog) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    queued = catalog.start_reindex("items", ReindexRequest())
+    assert catalog.job("items", queued.job_id).state is JobState.QUEUED
+    done = catalog.run_reindex("items", queued.job_id)
+    assert done.state is JobState.SUCCEEDED
+    assert catalog.job("items", queued.job_id) == done
+    # a retried invocation does not build again
+    assert catalog.run_reindex("items", queued.job_id) == done
+    with pytest.raises(JobNotFound):
+        catalog.job("items", "20990101T000000000000Z-00000000")
+    with pytest.raises(JobNotFound):
+        catalog.job("items", "../spec")
+
+
+def test_reindex_with_a_new_index_spec_changes_the_collection(catalog: Catalog) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(40))))
+    job = _reindex(catalog, index={"kind": "hnsw", "m": 8})
+    assert job.state is JobState.SUCCEEDED
+    assert catalog.describe("items").spec.index == HnswIndex(m=8)
+    assert catalog.list_versions("items").versions[0].index == HnswIndex(m=8)
+
+
+def test_ids_and_times_come_from_the_clock(local_store: LocalDirectoryStore) -> None:
+    moment = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+    catalog = Catalog(local_store, clock=lambda: moment)
+    info = catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    receipt = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1))))
+    assert info.created_at == moment
+    assert receipt.batch_id.startswith("20300506T070809000000Z-")
