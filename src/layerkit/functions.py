@@ -1,10 +1,12 @@
 """Function packages: a service's handlers, the project's code and pure-Python dependencies, zipped.
 
 The heavy dependencies (faiss, numpy, pydantic) come from the layers and boto3 from the runtime, so
-a function package holds only `vecsearch/` (without caches), the service's top-level `*.py` handler
-files, and the distributions pinned in requirements/function.txt, copied from the running
-interpreter's site-packages after checking their versions match the pins. Nothing native is allowed
-in, and the zip is byte-for-byte reproducible (sorted entries, fixed timestamps and permissions).
+a function package holds only `vecsearch/`, the service's top-level `*.py` handler files, and the
+distributions pinned in requirements/function.txt, copied from the running interpreter's
+site-packages after checking their versions match the pins. Nothing native is allowed in. No
+build-host caches either: bytecode is compiled afresh as unchecked-hash pycs (/var/task is read-only
+and zips lose mtimes, so without them every cold start recompiles), and the zip is byte-for-byte
+reproducible (sorted entries, fixed timestamps and permissions).
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
+from layerkit.pack import regular_files
+from layerkit.slim import compile_bytecode
+
 PROJECT_PACKAGE = "vecsearch"
+TASK_ROOT = "/var/task"  # where Lambda unpacks the function package
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll", ".a")
@@ -144,8 +152,15 @@ def build_function_package(
                 raise FunctionPackageError(f"{arcname} is shipped by {name} and by another source")
             files[arcname] = path
     _reject_native(files)
-    digest = write_deterministic_zip(files, output)
-    return FunctionPackage(path=output, entries=tuple(sorted(files)), sha256=digest)
+    with tempfile.TemporaryDirectory(prefix="function-package-") as scratch:
+        staging = Path(scratch)
+        for arcname, path in files.items():
+            (staging / arcname).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staging / arcname)
+        compile_bytecode(staging, TASK_ROOT)
+        staged = {path.relative_to(staging).as_posix(): path for path in regular_files(staging)}
+        digest = write_deterministic_zip(staged, output)
+    return FunctionPackage(path=output, entries=tuple(sorted(staged)), sha256=digest)
 
 
 def main(argv: list[str] | None = None) -> int:
