@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from layerkit import pack, slim
 from layerkit.distributions import installed_distributions
 from layerkit.manifest import LayerManifest, SizeRecord, WheelRecord, manifest_name
@@ -183,13 +185,13 @@ def wheel_records(pip_report: Path) -> list[WheelRecord]:
         download = item["download_info"]
         records.append(
             WheelRecord(
-                name=item["metadata"]["name"],
+                name=canonicalize_name(item["metadata"]["name"]),
                 version=item["metadata"]["version"],
                 wheel=download["url"].rsplit("/", 1)[-1],
                 sha256=download["archive_info"]["hashes"]["sha256"],
             )
         )
-    return sorted(records, key=lambda record: record.name.lower())
+    return sorted(records, key=lambda record: record.name)
 
 
 def check_installed_versions(python_dir: Path, pins: dict[str, str]) -> None:

@@ -1,0 +1,321 @@
+"""`./deploy.sh [SERVICE|all]`: check prerequisites, build and verify, then deploy through Compose.
+
+Steps, in order: prerequisites (Node, npm packages, Python 3.13, AWS credentials unless --dry-run,
+Docker only for the docker builder), stale caches removed, arm64 layers built and verified, function
+packages built and verified together with the layers, then `osls-compose deploy` (every service in
+dependency order: layers, admin, search) or one service through Compose (so it gets the layer ARNs
+and bucket name from the Compose state). `--dry-run` does all of it but packages instead of deploying,
+offline: the offline-packaging plugin is switched on and Compose state is seeded with placeholders
+when no real state exists for the stage (and removed afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from layerkit.functions import FunctionPackageError, build_function_package
+
+ARCH = "arm64"
+DEPLOY_ORDER = ("layers", "admin", "search")
+SERVICE_DIRS = {"layers": "layers", "admin": "services/admin", "search": "services/search"}
+FUNCTION_SERVICES = ("admin", "search")
+LAYERS = ("faiss", "pydantic")
+MIN_NODE_MAJOR = 20
+NPM_BINARIES = ("sls", "osls-compose")
+PLACEHOLDER_ACCOUNT = "123456789012"
+# What the deployed stacks would output, for packaging the Compose project offline.
+PLACEHOLDER_OUTPUTS = {
+    "layers": {
+        "FaissLayerArn": f"arn:aws:lambda:eu-west-1:{PLACEHOLDER_ACCOUNT}:layer:"
+        "vecsearch-faiss-py313-arm64:1",
+        "PydanticLayerArn": f"arn:aws:lambda:eu-west-1:{PLACEHOLDER_ACCOUNT}:layer:"
+        "vecsearch-pydantic-py313-arm64:1",
+    },
+    "admin": {"IndexBucketName": "vecsearch-index-placeholder"},
+}
+
+Runner = Callable[[Sequence[str], Path, Mapping[str, str]], None]
+
+
+class DeployError(Exception):
+    """A step failed; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What to deploy, where, and how."""
+
+    root: Path
+    service: str
+    stage: str
+    region: str | None
+    dry_run: bool
+    builder: str
+    emulate: bool
+
+
+def run_subprocess(argv: Sequence[str], cwd: Path, environment: Mapping[str, str]) -> None:
+    """Run a command, streaming its output; raise DeployError when it fails."""
+    print(f"$ {' '.join(argv)}  (in {cwd})", flush=True)
+    completed = subprocess.run(list(argv), cwd=cwd, env=dict(environment), check=False)
+    if completed.returncode != 0:
+        raise DeployError(f"`{' '.join(argv)}` failed with exit status {completed.returncode}")
+
+
+def framework_environment(request: DeployRequest, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment for the Framework: local npm bins first, telemetry off, offline if dry."""
+    environment = dict(base)
+    environment["PATH"] = os.pathsep.join(
+        [str(request.root / "node_modules" / ".bin"), base.get("PATH", "")]
+    )
+    environment["SLS_TELEMETRY_DISABLED"] = "1"
+    environment["SLS_NOTIFICATIONS_MODE"] = "off"
+    environment["PYTHONPATH"] = str(request.root / "src")
+    if request.region:
+        environment["AWS_REGION"] = request.region
+    if request.dry_run:
+        environment["OFFLINE_PACKAGING"] = "1"
+    else:
+        environment.pop("OFFLINE_PACKAGING", None)  # a deploy must compare with deployed layers
+    return environment
+
+
+def _node_major(node: str) -> int | None:
+    completed = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    match = re.match(r"v(\d+)\.", completed.stdout.strip())
+    return int(match.group(1)) if completed.returncode == 0 and match else None
+
+
+def _has_aws_credentials() -> bool:
+    import boto3  # noqa: PLC0415 - only a real deploy needs boto3
+
+    return boto3.Session().get_credentials() is not None
+
+
+def check_prerequisites(
+    request: DeployRequest,
+    environment: Mapping[str, str],
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    has_aws_credentials: Callable[[], bool] = _has_aws_credentials,
+) -> list[str]:
+    """Every missing prerequisite, each as a message saying how to fix it (empty when all set)."""
+    problems: list[str] = []
+    node = which("node")
+    major = _node_major(node) if node else None
+    if major is None:
+        problems.append(f"Node.js {MIN_NODE_MAJOR}+ is not on PATH: install it (nodejs.org)")
+    elif major < MIN_NODE_MAJOR:
+        problems.append(f"Node.js {major} is too old: the Framework needs {MIN_NODE_MAJOR}+")
+    bins = request.root / "node_modules" / ".bin"
+    missing_bins = [name for name in NPM_BINARIES if not (bins / name).exists()]
+    if missing_bins:
+        problems.append(
+            f"npm packages missing ({', '.join(missing_bins)}): run `npm ci` in {request.root}"
+        )
+    if sys.version_info[:2] != (3, 13):
+        problems.append(
+            f"Python {sys.version_info.major}.{sys.version_info.minor} runs this script: layers "
+            "and bytecode must be built by Python 3.13 (`make setup` makes .venv)"
+        )
+    if not request.dry_run and not has_aws_credentials():
+        problems.append(
+            "no AWS credentials found: set AWS_PROFILE or run `aws configure` / `aws sso login` "
+            "(or use --dry-run to package without AWS)"
+        )
+    if request.builder == "docker":
+        docker = which("docker")
+        if docker is None:
+            problems.append("the docker builder needs Docker on PATH (or use --builder pip)")
+        elif (
+            subprocess.run(
+                [docker, "info"], capture_output=True, env=dict(environment), check=False
+            ).returncode
+            != 0
+        ):
+            problems.append("Docker is installed but its daemon is not reachable: start Docker")
+    return problems
+
+
+def clean_stale_caches(root: Path) -> list[Path]:
+    """Remove what a previous run left behind: per-service .serverless/ and function zips."""
+    stale = [root / folder / ".serverless" for folder in SERVICE_DIRS.values()]
+    stale.append(root / "build" / "functions")
+    removed = [path for path in stale if path.exists()]
+    for path in removed:
+        shutil.rmtree(path)
+    return removed
+
+
+def layer_zip(root: Path, layer: str) -> Path:
+    """Where `python -m layerkit build --arch arm64` leaves a layer's zip."""
+    return root / "build" / "layers" / ARCH / f"{layer}.zip"
+
+
+def function_zip(root: Path, service: str) -> Path:
+    """Where a service's serverless.yml expects its function package (package.artifact)."""
+    return root / "build" / "functions" / f"{service}.zip"
+
+
+def _python(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "layerkit", *arguments]
+
+
+def build_layers(request: DeployRequest, runner: Runner, environment: Mapping[str, str]) -> None:
+    """Build (or reuse the cached build of) the arm64 layers and verify them."""
+    arguments = ["--root", str(request.root), "build", "--arch", ARCH, "--builder", request.builder]
+    if not request.emulate:
+        arguments.append("--no-emulate")
+    runner(_python(*arguments), request.root, environment)
+
+
+def build_functions(request: DeployRequest, services: Sequence[str]) -> None:
+    """Build the function package of every service that has functions."""
+    for service in services:
+        try:
+            package = build_function_package(
+                request.root / SERVICE_DIRS[service],
+                request.root / "src",
+                request.root / "requirements" / "function.txt",
+                function_zip(request.root, service),
+            )
+        except FunctionPackageError as error:
+            raise DeployError(f"function package for {service}: {error}") from error
+        print(f"function package {service}: {package.path} sha256 {package.sha256}")
+
+
+def verify_functions(
+    request: DeployRequest,
+    services: Sequence[str],
+    runner: Runner,
+    environment: Mapping[str, str],
+) -> None:
+    """Verify each function package together with the layers it is deployed with."""
+    for service in services:
+        arguments = ["--root", str(request.root), "verify", "--arch", ARCH]
+        for layer in LAYERS:
+            arguments += ["--layer", str(layer_zip(request.root, layer))]
+        arguments += ["--function", str(function_zip(request.root, service))]
+        if not request.emulate:
+            arguments.append("--no-emulate")
+        runner(_python(*arguments), request.root, environment)
+
+
+def compose_state_path(root: Path, stage: str) -> Path:
+    """Where Compose keeps the outputs of deployed stacks for a stage."""
+    return root / ".serverless" / f"state.{stage}.json"
+
+
+@contextmanager
+def seeded_compose_state(root: Path, stage: str) -> Iterator[bool]:
+    """Placeholder Compose outputs for offline packaging; a real state file is left untouched.
+
+    Yields True when it seeded (and will remove) the file.
+    """
+    state = compose_state_path(root, stage)
+    if state.exists():
+        yield False
+        return
+    state.parent.mkdir(parents=True, exist_ok=True)
+    components = {name: {"outputs": outputs} for name, outputs in PLACEHOLDER_OUTPUTS.items()}
+    state.write_text(json.dumps({"components": components}, indent=2), encoding="utf-8")
+    try:
+        yield True
+    finally:
+        state.unlink(missing_ok=True)
+
+
+def compose_command(request: DeployRequest) -> list[str]:
+    """The Compose command line: deploy or package, all services or one."""
+    command = ["osls-compose", "package" if request.dry_run else "deploy", "--stage", request.stage]
+    if request.service != "all":
+        command += ["--service", request.service]
+    return command
+
+
+def deploy(
+    request: DeployRequest,
+    *,
+    runner: Runner = run_subprocess,
+    base_environment: Mapping[str, str] | None = None,
+    has_aws_credentials: Callable[[], bool] = _has_aws_credentials,
+) -> None:
+    """Run every step in order; raise DeployError at the first that fails."""
+    environment = framework_environment(
+        request, os.environ if base_environment is None else base_environment
+    )
+    services = DEPLOY_ORDER if request.service == "all" else (request.service,)
+    with_functions = [service for service in services if service in FUNCTION_SERVICES]
+    steps = 6
+    print(f"[1/{steps}] checking prerequisites")
+    problems = check_prerequisites(
+        request,
+        environment,
+        which=lambda name: shutil.which(name, path=environment["PATH"]),
+        has_aws_credentials=has_aws_credentials,
+    )
+    if problems:
+        raise DeployError("missing prerequisites:\n  - " + "\n  - ".join(problems))
+    print(f"[2/{steps}] removing stale caches")
+    for path in clean_stale_caches(request.root):
+        print(f"removed {path}")
+    print(f"[3/{steps}] building and verifying the {ARCH} layers")
+    build_layers(request, runner, environment)
+    print(f"[4/{steps}] building function packages: {', '.join(with_functions) or 'none'}")
+    build_functions(request, with_functions)
+    print(f"[5/{steps}] verifying function packages with their layers")
+    verify_functions(request, with_functions, runner, environment)
+    action = "packaging offline (dry run)" if request.dry_run else "deploying"
+    print(f"[6/{steps}] {action} through Compose: {', '.join(services)}")
+    if request.dry_run:
+        with seeded_compose_state(request.root, request.stage):
+            runner(compose_command(request), request.root, environment)
+    else:
+        runner(compose_command(request), request.root, environment)
+    print(f"done: {action} {', '.join(services)} (stage {request.stage})")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deploy.sh", description=__doc__.splitlines()[0])
+    parser.add_argument("service", nargs="?", default="all", choices=["all", *DEPLOY_ORDER])
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else eu-west-1)")
+    parser.add_argument("--dry-run", action="store_true", help="package offline, call no AWS API")
+    parser.add_argument("--builder", choices=["pip", "docker"], default="pip")
+    parser.add_argument("--no-emulate", action="store_true", help="skip emulated arm64 imports")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and deploy; return the exit status."""
+    arguments = _parser().parse_args(argv)
+    request = DeployRequest(
+        root=arguments.root.resolve(),
+        service=arguments.service,
+        stage=arguments.stage,
+        region=arguments.region,
+        dry_run=arguments.dry_run,
+        builder=arguments.builder,
+        emulate=not arguments.no_emulate,
+    )
+    try:
+        deploy(request)
+    except DeployError as error:
+        print(f"deploy.sh: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
