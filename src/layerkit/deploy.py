@@ -4,9 +4,9 @@ Steps, in order: prerequisites (Node, npm packages, Python 3.13, AWS credentials
 Docker only for the docker builder), stale caches removed, arm64 layers built and verified, function
 packages built and verified together with the layers, then `osls-compose deploy` (every service in
 dependency order: layers, admin, search) or one service through Compose (so it gets the layer ARNs
-and bucket name from the Compose state). `--dry-run` does all of it but packages instead of deploying,
-offline: the offline-packaging plugin is switched on and Compose state is seeded with placeholders
-when no real state exists for the stage (and removed afterwards).
+and bucket name from the Compose state). `--dry-run` does all of it but packages instead of
+deploying, offline: the offline-packaging plugin is switched on and Compose state is seeded with
+placeholders when no real state exists for the stage (and removed afterwards).
 """
 
 from __future__ import annotations
