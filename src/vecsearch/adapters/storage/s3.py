@@ -144,9 +144,11 @@ class S3Store:
         handle, temporary = tempfile.mkstemp(prefix=".download-", dir=folder)
         os.close(handle)
         try:
-            self.client.download_file(
-                self.bucket, self._object_key(key), temporary, ExtraArgs={"IfMatch": head["ETag"]}
-            )
+            self.client.download_file(self.bucket, self._object_key(key), temporary)
+            # download_file accepts no If-Match: re-check that the bytes are the etag's bytes.
+            after = self._head(key)
+            if after is None or after["ETag"] != head["ETag"]:
+                raise StorageError(f"S3 object {key!r} changed while it was downloaded")
             os.replace(temporary, cached)
         except ClientError as error:
             Path(temporary).unlink(missing_ok=True)
@@ -156,6 +158,9 @@ class S3Store:
         except BotoCoreError as error:
             Path(temporary).unlink(missing_ok=True)
             raise self._storage_error("download", key, error) from error
+        except StorageError:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         for stale in folder.iterdir():
             if stale != cached and not stale.name.startswith("."):
                 stale.unlink(missing_ok=True)  # older etags of this key: keep /tmp bounded
