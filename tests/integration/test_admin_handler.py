@@ -1,0 +1,307 @@
+"""The admin API in-process: real HTTP API v2 events, a temporary local store, S3 in moto."""
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from conftest import ADMIN_TOKEN, Call, _caller, finish_jobs, load_service_module
+from vecsearch import wiring
+from vecsearch.adapters.storage import store_from_url
+
+SPEC = {"name": "shapes", "dimension": 2, "metric": "cosine"}
+
+
+def docs(*pairs: tuple[str, list[float]]) -> dict[str, object]:
+    """An upsert body from (id, vector) pairs."""
+    return {"documents": [{"id": doc_id, "vector": vector} for doc_id, vector in pairs]}
+
+
+def reindex(admin: Call, name: str = "shapes", body: object = None) -> dict[str, object]:
+    """Start a reindex job, let the thread runner finish it, return the job's final record."""
+    started = admin("POST", f"/collections/{name}/reindex", body)
+    assert started.status == 202
+    assert started.body["state"] == "queued"
+    finish_jobs()
+    job = admin("GET", f"/collections/{name}/jobs/{started.body['job_id']}")
+    assert job.status == 200
+    return dict(job.body)
+
+
+def nearest(search: Call, vector: list[float], k: int = 10, name: str = "shapes") -> list[str]:
+    """Ids of the nearest documents, best first."""
+    reply = search("POST", f"/collections/{name}/search", {"vector": vector, "k": k})
+    assert reply.status == 200
+    return [hit["id"] for hit in reply.body["results"][0]["hits"]]
+
+
+def test_create_describe_list_delete(admin: Call) -> None:
+    created = admin("POST", "/collections", SPEC)
+    assert created.status == 201
+    assert created.body["spec"]["name"] == "shapes"
+    assert created.body["live_version"] is None
+    assert admin("GET", "/collections/shapes").body["spec"]["dimension"] == 2
+    listed = admin("GET", "/collections").body["collections"]
+    assert [info["spec"]["name"] for info in listed] == ["shapes"]
+    deleted = admin("DELETE", "/collections/shapes")
+    assert deleted.status == 204
+    assert admin("GET", "/collections/shapes").status == 404
+
+
+def test_creating_an_existing_collection_is_409(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections", SPEC)
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "collection_exists"
+
+
+@pytest.mark.parametrize(
+    ("spec", "location"),
+    [
+        ({"name": "Bad Name", "dimension": 2}, "body.name"),
+        ({"name": "ok", "dimension": 0}, "body.dimension"),
+        ({"name": "ok", "dimension": 2, "metric": "hamming"}, "body.metric"),
+        ({"name": "ok", "dimension": 2, "index": {"kind": "hnsw", "m": 1}}, "body.index.hnsw.m"),
+    ],
+)
+def test_invalid_collection_spec_is_422(admin: Call, spec: object, location: str) -> None:
+    reply = admin("POST", "/collections", spec)
+    assert reply.status == 422
+    assert reply.body["error"]["details"][0]["location"] == location
+
+
+def test_upsert_delete_reindex_gives_the_right_counts_and_results(
+    admin: Call, search: Call
+) -> None:
+    admin("POST", "/collections", SPEC)
+    admin(
+        "POST", "/collections/shapes/documents", docs(("a", [1, 0]), ("b", [0, 1]), ("c", [1, 1]))
+    )
+    first = reindex(admin)
+    assert (first["state"], first["count"]) == ("succeeded", 3)
+    assert admin("POST", "/collections/shapes/documents/delete", {"ids": ["a"]}).status == 202
+    replaced = admin("POST", "/collections/shapes/documents", docs(("b", [1, 0.1])))
+    assert replaced.body == {
+        "collection": "shapes",
+        "batch_id": replaced.body["batch_id"],
+        "kind": "upsert",
+        "count": 1,
+    }
+    assert admin("GET", "/collections/shapes").body["pending_batches"] == 2
+    second = reindex(admin)
+    assert (second["state"], second["count"]) == ("succeeded", 2)
+    assert admin("GET", "/collections/shapes").body["count"] == 2
+    assert nearest(search, [1, 0]) == ["b", "c"]
+
+
+def test_reindex_can_change_the_index_spec(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    admin("POST", "/collections/shapes/documents", docs(("a", [1, 0]), ("b", [0, 1])))
+    hnsw = {"kind": "hnsw", "m": 8, "ef_construction": 16, "ef_search": 16}
+    assert reindex(admin, body={"index": hnsw})["state"] == "succeeded"
+    assert admin("GET", "/collections/shapes").body["spec"]["index"] == hnsw
+
+
+def test_rollback_serves_the_previous_version(admin: Call, search: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    admin("POST", "/collections/shapes/documents", docs(("a", [1, 0])))
+    first = reindex(admin)
+    admin("POST", "/collections/shapes/documents", docs(("b", [1, 0.01])))
+    reindex(admin)
+    assert nearest(search, [1, 0]) == ["a", "b"]
+    versions = admin("GET", "/collections/shapes/versions").body
+    assert len(versions["versions"]) == 2
+    rolled = admin("POST", "/collections/shapes/rollback", {"version_id": first["version_id"]})
+    assert rolled.status == 200
+    assert rolled.body["live_version"] == first["version_id"]
+    assert nearest(search, [1, 0]) == ["a"]
+    assert admin("GET", "/collections/shapes/versions").body["current"] == first["version_id"]
+
+
+def test_rollback_to_an_unknown_version_is_404(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections/shapes/rollback", {"version_id": "no-such-version"})
+    assert reply.status == 404
+    assert reply.body["error"]["code"] == "version_not_found"
+
+
+def test_unknown_job_is_404_and_malformed_job_id_is_422(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    assert admin("GET", "/collections/shapes/jobs/nope").body["error"]["code"] == "job_not_found"
+    assert admin("GET", "/collections/shapes/jobs/..%2Fspec").status == 422
+
+
+def test_reindex_without_a_body_uses_the_collection_spec(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    admin("POST", "/collections/shapes/documents", docs(("a", [1, 0])))
+    job = reindex(admin)
+    assert (job["state"], job["count"]) == ("succeeded", 1)
+
+
+def test_upsert_with_the_wrong_dimension_is_422(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections/shapes/documents", docs(("a", [1, 0, 0])))
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "dimension_mismatch"
+    assert "2" in reply.body["error"]["message"]
+
+
+def test_upsert_with_non_finite_component_is_422(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    raw = '{"documents": [{"id": "a", "vector": [1.0, NaN]}]}'
+    reply = admin("POST", "/collections/shapes/documents", raw_body=raw)
+    assert reply.status == 422
+    assert reply.body["error"]["details"][0]["location"] == "body.documents.0.vector"
+
+
+def test_oversized_upsert_batch_is_413(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    body = docs(*((f"d{i}", [1.0, float(i)]) for i in range(1001)))
+    reply = admin("POST", "/collections/shapes/documents", body)
+    assert reply.status == 413
+    assert reply.body["error"]["code"] == "payload_too_large"
+
+
+def test_upsert_to_unknown_collection_is_404(admin: Call) -> None:
+    reply = admin("POST", "/collections/ghost/documents", docs(("a", [1, 0])))
+    assert reply.status == 404
+    assert reply.body["error"]["code"] == "collection_not_found"
+
+
+def test_bulk_import_from_files_in_the_store(admin: Call, search: Call, store_dir: Path) -> None:
+    store = store_from_url(f"file://{store_dir}")
+    vectors = np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
+    buffer = io.BytesIO()
+    np.save(buffer, vectors)
+    store.put("imports/batch/vectors.npy", buffer.getvalue())
+    records = [{"id": "x"}, {"id": "y"}, {"id": "z", "metadata": {"note": "between"}}]
+    store.put("imports/batch/records.jsonl", "\n".join(map(json.dumps, records)).encode())
+    admin("POST", "/collections", SPEC)
+    body = {
+        "vectors_key": "imports/batch/vectors.npy",
+        "records_key": "imports/batch/records.jsonl",
+    }
+    receipt = admin("POST", "/collections/shapes/imports", body)
+    assert receipt.status == 202
+    assert (receipt.body["kind"], receipt.body["count"]) == ("import", 3)
+    assert reindex(admin)["count"] == 3
+    assert nearest(search, [0.5, 1], k=1) == ["z"]
+
+
+def test_import_that_disagrees_with_the_collection_is_422(admin: Call, store_dir: Path) -> None:
+    store = store_from_url(f"file://{store_dir}")
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 3), dtype=np.float32))
+    store.put("imports/wrong/vectors.npy", buffer.getvalue())
+    store.put("imports/wrong/records.jsonl", b'{"id": "a"}\n{"id": "b"}\n')
+    admin("POST", "/collections", SPEC)
+    body = {
+        "vectors_key": "imports/wrong/vectors.npy",
+        "records_key": "imports/wrong/records.jsonl",
+    }
+    reply = admin("POST", "/collections/shapes/imports", body)
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "import_source_invalid"
+    outside = {"vectors_key": "collections/shapes/spec.json", "records_key": "imports/x.jsonl"}
+    assert admin("POST", "/collections/shapes/imports", outside).status == 422
+
+
+# authentication
+
+
+def test_missing_credentials_are_401(anonymous_admin: Call) -> None:
+    for method, path in [("GET", "/collections"), ("POST", "/collections"), ("GET", "/nowhere")]:
+        reply = anonymous_admin(method, path, SPEC if method == "POST" else None)
+        assert reply.status == 401
+        assert reply.body["error"]["code"] == "unauthenticated"
+
+
+def test_unauthenticated_callers_learn_nothing_about_the_body(anonymous_admin: Call) -> None:
+    reply = anonymous_admin("POST", "/collections", raw_body="{not json")
+    assert reply.status == 401
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer wrong-token", f"Basic {ADMIN_TOKEN}", f"bearer{ADMIN_TOKEN}"]
+)
+def test_wrong_credentials_are_403(anonymous_admin: Call, authorization: str) -> None:
+    reply = anonymous_admin("GET", "/collections", headers={"authorization": authorization})
+    assert reply.status == 403
+    assert reply.body["error"]["code"] == "forbidden"
+
+
+def test_a_forged_iam_context_does_not_replace_the_configured_token(
+    anonymous_admin: Call,
+) -> None:
+    # serverless-offline lets any caller inject requestContext.authorizer locally
+    assert anonymous_admin("GET", "/collections", iam=True).status == 401
+
+
+def test_iam_authorized_requests_pass_when_no_token_is_configured(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VECSEARCH_ADMIN_TOKEN")
+    wiring.reset()
+    admin = _caller(load_service_module("admin", "handler"), {})
+    assert admin("GET", "/collections", iam=True).status == 200
+    assert admin("GET", "/collections").status == 401
+    bearer = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert admin("GET", "/collections", headers=bearer).status == 401
+
+
+def test_admin_openapi_document_lists_every_route(admin: Call) -> None:
+    paths = admin("GET", "/openapi.json").body["paths"]
+    assert set(paths) == {
+        "/collections",
+        "/collections/{name}",
+        "/collections/{name}/documents",
+        "/collections/{name}/documents/delete",
+        "/collections/{name}/imports",
+        "/collections/{name}/reindex",
+        "/collections/{name}/jobs/{job_id}",
+        "/collections/{name}/versions",
+        "/collections/{name}/rollback",
+    }
+
+
+# the same flow against S3 (moto)
+
+
+@pytest.fixture
+def s3_store(monkeypatch: pytest.MonkeyPatch, store_dir: Path) -> Iterator[str]:
+    """The handlers configured with an S3 store in moto (dummy credentials, no network)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        boto3.client("s3").create_bucket(
+            Bucket="vecsearch-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        monkeypatch.setenv("VECSEARCH_STORE_URL", "s3://vecsearch-test/stage")
+        wiring.reset()
+        yield "vecsearch-test"
+        wiring.reset()
+
+
+def test_flow_against_s3(s3_store: str) -> None:
+    admin = _caller(
+        load_service_module("admin", "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    search = _caller(load_service_module("search", "handler"), {})
+    assert admin("POST", "/collections", SPEC).status == 201
+    admin("POST", "/collections/shapes/documents", docs(("a", [1, 0]), ("b", [0, 1])))
+    job = reindex(admin)
+    assert (job["state"], job["count"]) == ("succeeded", 2), job
+    assert nearest(search, [0.1, 1]) == ["b", "a"]
+    keys = [obj["Key"] for obj in boto3.client("s3").list_objects_v2(Bucket=s3_store)["Contents"]]
+    assert f"stage/collections/shapes/versions/{job['version_id']}/manifest.json" in keys
+    assert "stage/collections/shapes/current.json" in keys
