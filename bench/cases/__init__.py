@@ -1,0 +1,1 @@
+"""One module per benchmark case; each returns result rows and details for the JSON."""
