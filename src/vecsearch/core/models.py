@@ -214,9 +214,8 @@ class VersionManifest(Strict):
     faiss_version: str
     files: dict[str, str]  # file name -> sha256 hex
     build_seconds: float = 0.0
-    notes: list[str] = Field(
-        default_factory=list
-    )  # adjustments made to the spec, e.g. nlist clamped
+    # adjustments made to the requested spec, e.g. nlist clamped
+    notes: list[str] = Field(default_factory=list)
 
 
 class CurrentPointer(Strict):

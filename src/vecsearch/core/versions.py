@@ -53,11 +53,9 @@ def write_version(
     notes: Sequence[str] = (),
 ) -> VersionManifest:
     """Write a version's files, then its manifest (with every file's sha256) last."""
-    vectors_buffer = io.BytesIO()
-    np.save(vectors_buffer, vectors, allow_pickle=False)
     contents = {
         INDEX_FILE: index.to_bytes(),
-        VECTORS_FILE: vectors_buffer.getvalue(),
+        VECTORS_FILE: _npy_bytes(vectors),
         IDS_FILE: json.dumps(list(ids), separators=(",", ":")).encode(),
         METADATA_FILE: "".join(
             json.dumps(fields, separators=(",", ":")) + "\n" for fields in metadata
@@ -84,6 +82,16 @@ def write_version(
         version_file_key(spec.name, version_id, MANIFEST_FILE), manifest.model_dump_json().encode()
     )
     return manifest
+
+
+def _npy_bytes(vectors: Matrix) -> bytes:
+    """The .npy file of vectors; header plus one memcpy is far faster than np.save to BytesIO."""
+    contiguous = np.ascontiguousarray(vectors)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, np.lib.format.header_data_from_array_1_0(contiguous)
+    )
+    return header.getvalue() + contiguous.tobytes()
 
 
 def read_manifest(store: Store, collection: str, version_id: str) -> VersionManifest:
