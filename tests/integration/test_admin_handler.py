@@ -8,9 +8,9 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
+from apigw import ADMIN_TOKEN, Call, caller, finish_jobs, load_service_module
 from moto import mock_aws
 
-from conftest import ADMIN_TOKEN, Call, _caller, finish_jobs, load_service_module
 from vecsearch import wiring
 from vecsearch.adapters.storage import store_from_url
 
@@ -221,7 +221,7 @@ def test_missing_credentials_are_401(anonymous_admin: Call) -> None:
         assert reply.body["error"]["code"] == "unauthenticated"
 
 
-def test_unauthenticated_callers_learn_nothing_about_the_body(anonymous_admin: Call) -> None:
+def test_unauthenticatedcallers_learn_nothing_about_the_body(anonymous_admin: Call) -> None:
     reply = anonymous_admin("POST", "/collections", raw_body="{not json")
     assert reply.status == 401
 
@@ -247,7 +247,7 @@ def test_iam_authorized_requests_pass_when_no_token_is_configured(
 ) -> None:
     monkeypatch.delenv("VECSEARCH_ADMIN_TOKEN")
     wiring.reset()
-    admin = _caller(load_service_module("admin", "handler"), {})
+    admin = caller(load_service_module("admin", "handler"), {})
     assert admin("GET", "/collections", iam=True).status == 200
     assert admin("GET", "/collections").status == 401
     bearer = {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -293,10 +293,10 @@ def s3_store(monkeypatch: pytest.MonkeyPatch, store_dir: Path) -> Iterator[str]:
 
 
 def test_flow_against_s3(s3_store: str) -> None:
-    admin = _caller(
+    admin = caller(
         load_service_module("admin", "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
     )
-    search = _caller(load_service_module("search", "handler"), {})
+    search = caller(load_service_module("search", "handler"), {})
     assert admin("POST", "/collections", SPEC).status == 201
     admin("POST", "/collections/shapes/documents", docs(("a", [1, 0]), ("b", [0, 1])))
     job = reindex(admin)

@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
+from apigw import LambdaContext, load_service_module
 from moto import mock_aws
 
-from conftest import LambdaContext, load_service_module
 from vecsearch.adapters.jobs import LambdaJobRunner, ReindexJob, ThreadJobRunner
 from vecsearch.adapters.storage import store_from_url
 from vecsearch.core.catalog import Catalog
@@ -150,13 +150,14 @@ def test_lambda_runner_reports_a_missing_worker() -> None:
 def test_admin_reindex_answers_503_when_the_worker_cannot_start(
     store_dir: Path, monkeypatch: pytest.MonkeyPatch, aws_checking_functions: None
 ) -> None:
-    from conftest import ADMIN_TOKEN, _caller  # noqa: PLC0415
+    from apigw import ADMIN_TOKEN, caller  # noqa: PLC0415
+
     from vecsearch import wiring  # noqa: PLC0415
 
     monkeypatch.setenv("VECSEARCH_JOB_RUNNER", "lambda")
     monkeypatch.setenv("VECSEARCH_WORKER_FUNCTION", "missing-worker")
     wiring.reset()
-    admin = _caller(
+    admin = caller(
         load_service_module("admin", "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
     )
     admin("POST", "/collections", {"name": "pairs", "dimension": 2})

@@ -5,8 +5,8 @@ import json
 import logging
 
 import pytest
+from apigw import Call, finish_jobs
 
-from conftest import Call, finish_jobs
 from vecsearch import wiring
 
 DOCUMENTS = [
