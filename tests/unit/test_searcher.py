@@ -180,3 +180,18 @@ def test_a_deleted_collection_stops_being_served(catalog: Catalog, local_store) 
     with pytest.raises(CollectionNotFound):
         searcher.search("items", SearchRequest(vector=[1.0] * DIMENSION))
     assert searcher.health().collections == []
+
+
+def test_an_unreadable_pointer_keeps_the_cached_version(catalog: Catalog, local_store) -> None:
+    clock = Clock()
+    searcher = Searcher(local_store, refresh_seconds=1, monotonic=clock)
+    first = _publish(catalog, _vectors(4, 1), "a")
+    searcher.describe("items")
+    local_store.put(keys.current_key("items"), b"{garbage")
+    clock.now = 2.0
+    live = searcher.describe("items")
+    assert live.version_id == first
+    assert live.warning is not None
+    assert "pointer" in live.warning
+    with pytest.raises(VersionCorrupt, match="pointer"):
+        Searcher(local_store).describe("items")

@@ -71,7 +71,12 @@ def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
         raw, tag = store.get_tagged(keys.current_key(name))
     except KeyNotFound:
         return None
-    return CurrentPointer.model_validate_json(raw), tag
+    try:
+        return CurrentPointer.model_validate_json(raw), tag
+    except ValidationError:
+        raise VersionCorrupt(
+            f"collection {name!r}: the live-version pointer is unreadable"
+        ) from None
 
 
 class _Documents:

@@ -23,7 +23,8 @@ EXACT_FILTER_ROWS = 4096
 
 _MAX_THREADS = faiss.omp_get_max_threads()
 _DEFAULT_BLAS_THRESHOLD = faiss.cvar.distance_compute_blas_threshold
-# Thread count and BLAS threshold are process-wide faiss settings: set them and search under a lock.
+# The BLAS threshold is a process-wide faiss setting: set it and search under one lock so a
+# concurrent single query and batch never see each other's value. (Builds never take the lock.)
 _SEARCH_SETTINGS = threading.Lock()
 
 
@@ -214,9 +215,8 @@ def build_index(
         spec, index = _trained_ivf(data, faiss_metric, spec, seed, notes)
     else:
         index = faiss.IndexFlat(dimension, faiss_metric)
-    with _SEARCH_SETTINGS:
-        faiss.omp_set_num_threads(_MAX_THREADS)
-        index.add(data)
+    faiss.omp_set_num_threads(_MAX_THREADS)  # OpenMP's thread count is per calling thread
+    index.add(data)
     return VectorIndex(index, metric, spec), notes
 
 
@@ -243,8 +243,7 @@ def _trained_ivf(
         training = data
     quantizer = faiss.IndexFlat(dimension, faiss_metric)
     index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss_metric)
-    with _SEARCH_SETTINGS:
-        faiss.omp_set_num_threads(_MAX_THREADS)
-        index.train(training)
+    faiss.omp_set_num_threads(_MAX_THREADS)
+    index.train(training)
     index.nprobe = nprobe
     return spec.model_copy(update={"nlist": nlist, "nprobe": nprobe}), index
