@@ -219,6 +219,7 @@ def test_missing_credentials_are_401(anonymous_admin: Call) -> None:
         reply = anonymous_admin(method, path, SPEC if method == "POST" else None)
         assert reply.status == 401
         assert reply.body["error"]["code"] == "unauthenticated"
+        assert reply.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_unauthenticatedcallers_learn_nothing_about_the_body(anonymous_admin: Call) -> None:

@@ -30,6 +30,12 @@ from vecsearch.core.models import COLLECTION_NAME
 
 BEARER_PREFIX = "Bearer "
 
+# Path parameters, checked by the resolver's validation (422 naming the parameter)
+CollectionName = Annotated[
+    str, Path(pattern=COLLECTION_NAME.pattern, description="the collection's name")
+]
+OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job or version id")]
+
 
 def error_body(
     code: str, message: str, details: list[dict[str, str]] | None = None
@@ -52,9 +58,12 @@ def error_response(error: VecsearchError) -> Response[dict[str, Any]]:
 
 def refusal(error: VecsearchError) -> dict[str, Any]:
     """An HTTP API v2 response for a request refused before routing."""
+    headers = {"Content-Type": content_types.APPLICATION_JSON}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
     return {
         "statusCode": error.status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": headers,
         "body": json.dumps(error_body(error.code, error.message)),
         "isBase64Encoded": False,
     }
@@ -182,9 +191,3 @@ def admit(
     except VecsearchError as error:
         return refusal(error)
     return None
-
-
-CollectionName = Annotated[
-    str, Path(pattern=COLLECTION_NAME.pattern, description="the collection's name")
-]
-OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job or version id")]
