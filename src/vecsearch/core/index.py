@@ -20,6 +20,13 @@ MIN_POINTS_PER_LIST = 39
 # Filters matching at most this many rows are scored exactly: graph and list traversal restricted
 # by a selector can miss matches when few rows qualify.
 EXACT_FILTER_ROWS = 4096
+# A batch against a flat index of at least BLAS_MIN_DIMENSION is scored as one BLAS matrix product
+# per block of BLAS_BLOCK_ROWS stored rows plus a partial sort: ~3x faster than faiss at d=384, same
+# rows and scores. Below it the partial sort dominates and faiss's default batch path is faster
+# (measured: d=128 equal; d=50 faiss 2.8x faster, and 4x slower again with its BLAS threshold at 1).
+# The block bounds the score matrix (100 queries x 32768 rows x 4 bytes = 13 MB).
+BLAS_MIN_DIMENSION = 256
+BLAS_BLOCK_ROWS = 32768
 
 _MAX_THREADS = faiss.omp_get_max_threads()
 _DEFAULT_BLAS_THRESHOLD = faiss.cvar.distance_compute_blas_threshold
@@ -87,6 +94,7 @@ class VectorIndex:
         self.metric = metric
         self.spec = spec
         self._direct_map_ready = not isinstance(spec, IvfIndex)
+        self._squared_norms: npt.NDArray[np.float32] | None = None
 
     @property
     def count(self) -> int:
@@ -132,6 +140,8 @@ class VectorIndex:
             len(allowed_rows) <= EXACT_FILTER_ROWS and not isinstance(self.spec, FlatIndex)
         ):
             distances, rows = self._exact_among(queries, k, allowed_rows)
+        elif allowed_rows is None and queries.shape[0] > 1 and self._flat_blas_pays():
+            distances, rows = self._flat_batch(queries, k)
         else:
             distances, rows = self._faiss_search(queries, k, allowed_rows)
         return [self._hits(distances[i], rows[i], threshold) for i in range(queries.shape[0])]
@@ -152,12 +162,50 @@ class VectorIndex:
     ) -> tuple[npt.NDArray[np.float32], Rows]:
         params = self._search_parameters(k, allowed_rows)
         single = queries.shape[0] == 1
+        low_dimension_flat = isinstance(self.spec, FlatIndex) and not self._flat_blas_pays()
         with _SEARCH_SETTINGS:
-            # One query: OpenMP threads cost more to start than they save. A batch: BLAS is faster.
+            # One query: OpenMP threads cost more to start than they save. A batch: BLAS is faster,
+            # except on a low-dimension flat index (see BLAS_MIN_DIMENSION).
             faiss.omp_set_num_threads(1 if single else _MAX_THREADS)
-            faiss.cvar.distance_compute_blas_threshold = _DEFAULT_BLAS_THRESHOLD if single else 1
+            faiss.cvar.distance_compute_blas_threshold = (
+                _DEFAULT_BLAS_THRESHOLD if single or low_dimension_flat else 1
+            )
             distances, rows = self.index.search(queries, k, params=params)
         return distances, rows
+
+    def _flat_blas_pays(self) -> bool:
+        return isinstance(self.spec, FlatIndex) and self.dimension >= BLAS_MIN_DIMENSION
+
+    def _flat_batch(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.float32], Rows]:
+        """Exact top-k of a flat index by BLAS: per block, a matrix product and argpartition."""
+        count = self.count
+        # The flat index's own memory, viewed without a copy (it lives as long as self.index).
+        stored = faiss.rev_swig_ptr(self.index.get_xb(), count * self.dimension).reshape(
+            count, self.dimension
+        )
+        l2 = self.metric is Metric.L2
+        if l2 and self._squared_norms is None:
+            self._squared_norms = np.einsum("ij,ij->i", stored, stored)
+        # Rank by a similarity (larger is better); for L2 that is 2 q.x - |x|^2 = |q|^2 - distance.
+        candidate_scores, candidate_rows = [], []
+        for start in range(0, count, BLAS_BLOCK_ROWS):
+            block = stored[start : start + BLAS_BLOCK_ROWS]
+            similarity = queries @ block.T
+            if l2:
+                assert self._squared_norms is not None
+                similarity *= 2.0
+                similarity -= self._squared_norms[start : start + BLAS_BLOCK_ROWS]
+            keep = min(k, block.shape[0])
+            top = np.argpartition(similarity, block.shape[0] - keep, axis=1)[:, -keep:]
+            candidate_scores.append(np.take_along_axis(similarity, top, axis=1))
+            candidate_rows.append(top + start)
+        scores = np.concatenate(candidate_scores, axis=1)
+        rows = np.concatenate(candidate_rows, axis=1)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        best = np.take_along_axis(scores, order, axis=1)
+        if l2:
+            best = (queries * queries).sum(axis=1, keepdims=True) - best
+        return best.astype(np.float32, copy=False), np.take_along_axis(rows, order, axis=1)
 
     def _exact_among(
         self, queries: Matrix, k: int, allowed_rows: Rows
