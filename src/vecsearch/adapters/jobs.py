@@ -89,7 +89,7 @@ class ThreadJobRunner:
             target=self.run, args=(collection, job_id), name=f"reindex-{job_id}", daemon=True
         )
         thread.start()
-        self.threads.append(thread)
+        self.threads = [*(running for running in self.threads if running.is_alive()), thread]
 
     def wait(self) -> None:
         """Block until every submitted job has finished."""
