@@ -75,8 +75,10 @@ def copy_project(destination: Path) -> Path:
 def ensure_arm64_layers() -> None:
     """Build the arm64 layers unless the cached build is current (a no-op when it is)."""
     completed = run(
-        [sys.executable, "-m", "layerkit", "--root", str(ROOT), "build", "--arch", "arm64"]
-        + ["--no-emulate"],
+        [
+            *(sys.executable, "-m", "layerkit", "--root", str(ROOT)),
+            *("build", "--arch", "arm64", "--no-emulate"),
+        ],
         ROOT,
         offline_environment(Path.home(), PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin"),
     )
