@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,12 +19,12 @@ from typing import Any
 
 import pytest
 import yaml
+from project_copy import ROOT, copy_project, offline_environment, run
 
 from layerkit.functions import build_function_package
 
 pytestmark = pytest.mark.packaging
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"layers": "layers", "admin": "services/admin", "search": "services/search"}
 LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 SEEDED_OUTPUTS = {
@@ -38,38 +37,6 @@ SEEDED_OUTPUTS = {
 HEAVY_TOP_LEVELS = {"faiss", "numpy", "numpy.libs", "faiss_cpu.libs", "pydantic", "pydantic_core"}
 TEMPLATE = "cloudformation-template-update-stack.json"
 PSEUDO_PARAMETERS = {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName"}
-
-
-def offline_environment(home: Path, **extra: str) -> dict[str, str]:
-    """A Framework environment with no AWS credentials anywhere it could look."""
-    return {
-        "PATH": f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
-        "SLS_TELEMETRY_DISABLED": "1",
-        "SLS_NOTIFICATIONS_MODE": "off",
-        "PYTHONPATH": str(ROOT / "src"),
-        **extra,
-    }
-
-
-def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run a command, capturing output."""
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-
-
-def copy_project(destination: Path) -> Path:
-    """A copy of what packaging reads: configs, plugins, handlers, code; layer builds linked."""
-    ignore = shutil.ignore_patterns(".serverless", ".serverless-offline", "__pycache__")
-    for folder in ("layers", "services", "src", "requirements"):
-        shutil.copytree(ROOT / folder, destination / folder, ignore=ignore)
-    for name in ("serverless-compose.yml", "deploy.sh", "package.json"):
-        shutil.copy2(ROOT / name, destination / name)
-    (destination / "node_modules").symlink_to(ROOT / "node_modules")
-    (destination / "build").mkdir()
-    (destination / "build" / "layers").symlink_to(ROOT / "build" / "layers")
-    return destination
 
 
 def ensure_arm64_layers() -> None:
