@@ -16,6 +16,7 @@ from vecsearch.core.errors import (
     CollectionNotFound,
     DimensionMismatch,
     ImportSourceInvalid,
+    InvalidVector,
     JobNotFound,
     PayloadTooLarge,
     StorageError,
@@ -397,3 +398,34 @@ def test_ids_and_times_come_from_the_clock(local_store: LocalDirectoryStore) -> 
     receipt = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1))))
     assert info.created_at == moment
     assert receipt.batch_id.startswith("20300506T070809000000Z-")
+
+
+def test_a_cosine_collection_refuses_zero_length_vectors(local_store: LocalDirectoryStore) -> None:
+    catalog = Catalog(local_store)
+    catalog.create_collection(CollectionSpec(name="angles", dimension=3))
+    for vector in ([0.0, 0.0, 0.0], [1e-30, 0.0, 0.0]):  # the second underflows in float32
+        with pytest.raises(InvalidVector, match="'flat'"):
+            catalog.upsert("angles", UpsertRequest(documents=[Document(id="flat", vector=vector)]))
+    assert catalog.describe("angles").pending_batches == 0
+
+
+def test_an_l2_collection_accepts_the_origin(catalog: Catalog, local_store) -> None:
+    origin = Document(id="origin", vector=[0.0] * DIMENSION)
+    catalog.upsert("items", UpsertRequest(documents=[origin]))
+    assert _reindex(catalog).count == 1
+    assert _top_ids(local_store, np.zeros(DIMENSION)) == ["origin"]
+
+
+def test_bulk_import_refuses_components_beyond_the_bound(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    path = local_store.root / "imports/v.npy"
+    path.parent.mkdir(parents=True)
+    vectors = _vectors(2)
+    vectors[1, 2] = 1e30
+    np.save(path, vectors)
+    local_store.put("imports/r.jsonl", b'{"id": "a"}\n{"id": "b"}\n')
+    with pytest.raises(ImportSourceInvalid, match="magnitude"):
+        catalog.import_files(
+            "items", ImportRequest(vectors_key="imports/v.npy", records_key="imports/r.jsonl")
+        )

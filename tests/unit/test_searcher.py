@@ -9,12 +9,14 @@ from vecsearch.core.catalog import Catalog
 from vecsearch.core.errors import (
     CollectionNotFound,
     DimensionMismatch,
+    InvalidVector,
     NoLiveVersion,
     PayloadTooLarge,
     VersionCorrupt,
 )
 from vecsearch.core.limits import Limits
 from vecsearch.core.models import (
+    MAX_COMPONENT,
     CollectionSpec,
     Document,
     JobState,
@@ -195,3 +197,23 @@ def test_an_unreadable_pointer_keeps_the_cached_version(catalog: Catalog, local_
     assert "pointer" in live.warning
     with pytest.raises(VersionCorrupt, match="pointer"):
         Searcher(local_store).describe("items")
+
+
+@pytest.mark.parametrize("query", [[0.0] * DIMENSION, [1e-30] + [0.0] * (DIMENSION - 1)])
+def test_a_cosine_query_of_zero_length_is_refused(catalog: Catalog, local_store, query) -> None:
+    _publish(catalog, _vectors(4, 1), "a")
+    with pytest.raises(InvalidVector, match="zero length"):
+        Searcher(local_store).search("items", SearchRequest(vectors=[[1.0] * DIMENSION, query]))
+
+
+def test_large_components_keep_finite_scores(local_store: LocalDirectoryStore) -> None:
+    # given an inner-product collection holding vectors with components at the bound
+    catalog = Catalog(local_store)
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION, metric=Metric.IP))
+    big = [MAX_COMPONENT] * DIMENSION
+    catalog.upsert("items", UpsertRequest(documents=[Document(id="big", vector=big)]))
+    catalog.run_reindex("items", catalog.start_reindex("items", ReindexRequest()).job_id)
+    # then a query at the bound scores it with a finite number
+    hits = Searcher(local_store).search("items", SearchRequest(vector=big)).results[0].hits
+    assert [h.id for h in hits] == ["big"]
+    assert np.isfinite(hits[0].score)

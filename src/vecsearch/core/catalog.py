@@ -25,14 +25,16 @@ from vecsearch.core.errors import (
     ConcurrentUpdate,
     DimensionMismatch,
     ImportSourceInvalid,
+    InvalidVector,
     JobNotFound,
     PayloadTooLarge,
     VecsearchError,
     VersionCorrupt,
 )
-from vecsearch.core.index import Matrix, build_index, check_vectors
+from vecsearch.core.index import Matrix, build_index, check_vectors, zero_length_rows
 from vecsearch.core.limits import Limits
 from vecsearch.core.models import (
+    MAX_COMPONENT,
     BatchReceipt,
     CollectionInfo,
     CollectionList,
@@ -43,6 +45,7 @@ from vecsearch.core.models import (
     ImportRequest,
     JobState,
     JobStatus,
+    Metric,
     ReindexRequest,
     UpsertRequest,
     VersionInfo,
@@ -203,6 +206,14 @@ class Catalog:
                     f"collection {name!r} expects dimension {spec.dimension}"
                 )
             self._check_metadata_size(document.id, document.metadata)
+        if spec.metric is Metric.COSINE:
+            vectors = np.array([d.vector for d in request.documents], dtype=np.float32)
+            flat = zero_length_rows(vectors)
+            if flat.size:
+                raise InvalidVector(
+                    f"document {request.documents[int(flat[0])].id!r} has zero length: "
+                    f"cosine collection {name!r} needs a direction"
+                )
         batch = UpsertBatch(documents=request.documents)
         return self._write_pending(name, batch, len(request.documents))
 
@@ -396,6 +407,17 @@ class Catalog:
             )
         if not np.isfinite(vectors).all():
             raise ImportSourceInvalid(f"{key!r} holds NaN or Infinity")
+        if vectors.size and float(np.abs(vectors).max()) > MAX_COMPONENT:
+            raise ImportSourceInvalid(
+                f"{key!r} holds a component beyond the magnitude limit {MAX_COMPONENT:g}"
+            )
+        if spec.metric is Metric.COSINE:
+            flat = zero_length_rows(vectors)
+            if flat.size:
+                raise ImportSourceInvalid(
+                    f"{key!r} row {int(flat[0])} has zero length: "
+                    f"cosine collection {spec.name!r} needs a direction"
+                )
         return vectors
 
     def _import_records(self, key: str) -> list[ImportRecord]:

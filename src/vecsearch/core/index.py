@@ -76,6 +76,12 @@ def check_vectors(vectors: npt.NDArray[Any], dimension: int) -> Matrix:
     return vectors
 
 
+def zero_length_rows(matrix: Matrix) -> Rows:
+    """Rows whose float32 length is zero or too small to normalize: no direction for cosine."""
+    squared = np.einsum("ij,ij->i", matrix, matrix)
+    return np.flatnonzero(~(squared >= np.finfo(np.float32).tiny))
+
+
 def _faiss_metric(metric: Metric) -> int:
     return int(faiss.METRIC_L2 if metric is Metric.L2 else faiss.METRIC_INNER_PRODUCT)
 

@@ -13,6 +13,9 @@ MAX_DOCUMENT_ID_LENGTH = 256
 MAX_DIMENSION = 4096
 MAX_QUERIES_PER_BATCH = 100
 MAX_K = 1000
+# Bound on |component|: squared norms, inner products and L2 distances of MAX_DIMENSION-long
+# vectors stay finite in float32 (4096 * (2e15)^2 = 1.6e34 < 3.4e38), so no score overflows.
+MAX_COMPONENT = 1e15
 
 
 class Strict(BaseModel):
@@ -52,6 +55,10 @@ def _finite_components(vector: list[float]) -> list[float]:
     for position, component in enumerate(vector):
         if not math.isfinite(component):
             raise ValueError(f"component {position} is {component}: vectors must be finite")
+        if abs(component) > MAX_COMPONENT:
+            raise ValueError(
+                f"component {position} is {component}: the magnitude limit is {MAX_COMPONENT:g}"
+            )
     return vector
 
 

@@ -10,17 +10,19 @@ from vecsearch.core import keys
 from vecsearch.core.catalog import read_pointer
 from vecsearch.core.errors import (
     CollectionNotFound,
+    InvalidVector,
     NoLiveVersion,
     PayloadTooLarge,
     VecsearchError,
 )
 from vecsearch.core.filters import MetadataIndex
-from vecsearch.core.index import query_matrix
+from vecsearch.core.index import query_matrix, zero_length_rows
 from vecsearch.core.limits import Limits
 from vecsearch.core.models import (
     Health,
     Hit,
     LiveCollection,
+    Metric,
     QueryResult,
     SearchRequest,
     SearchResponse,
@@ -81,6 +83,12 @@ class Searcher:
                 f"the limit is {self.limits.max_queries_per_search}"
             )
         matrix = query_matrix(queries, version.manifest.dimension)
+        if version.manifest.metric is Metric.COSINE:
+            flat = zero_length_rows(matrix)
+            if flat.size:
+                raise InvalidVector(
+                    f"query {int(flat[0])} has zero length: cosine needs a direction"
+                )
         allowed = None
         if request.filter:
             allowed = serving.metadata_index().rows_matching(request.filter)
