@@ -62,10 +62,15 @@ def layer_names(root: Path) -> list[str]:
 
 def layer_paths(root: Path, name: str, target: Target) -> LayerPaths:
     """Paths for layer `name` built for `target` under `build/layers/<arch>/`."""
-    out = root / "build" / "layers" / target.arch
+    return _paths_under(
+        root / "build" / "layers" / target.arch, name, root / "layers" / name / "requirements.txt"
+    )
+
+
+def _paths_under(out: Path, name: str, requirements: Path) -> LayerPaths:
     return LayerPaths(
         name=name,
-        requirements=root / "layers" / name / "requirements.txt",
+        requirements=requirements,
         folder=out / name,
         zip=out / f"{name}.zip",
         manifest=out / f"{name}.manifest.json",
@@ -229,8 +234,21 @@ def build_layer(
     key = cache_key(paths, target, builder)
     if not force and (manifest := cached_manifest(paths, key)) is not None:
         return manifest, True
-    paths.cache_key.unlink(missing_ok=True)
-    shutil.rmtree(paths.folder, ignore_errors=True)
+    paths.folder.parent.mkdir(parents=True, exist_ok=True)
+    # build beside the outputs and swap in only on success: a failed build keeps the last good one
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=paths.folder.parent))
+    try:
+        staged = _paths_under(staging, name, paths.requirements)
+        manifest = _build_into(staged, target, builder, pins)
+        _swap_in(staged, paths, staging / "previous", key)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest, False
+
+
+def _build_into(
+    paths: LayerPaths, target: Target, builder: Builder, pins: dict[str, str]
+) -> LayerManifest:
     paths.python_dir.mkdir(parents=True)
     installer = install_with_docker if builder is Builder.DOCKER else install_with_pip
     installer(paths, target)
@@ -238,9 +256,9 @@ def build_layer(
     unzipped_before = pack.tree_bytes(paths.folder)
     zipped_before = zipped_bytes(paths.folder)
     slimming = slim.slim(paths.python_dir, target.strip_command(), LAYER_PREFIX)
-    inner_name = manifest_name(name)
+    inner_name = manifest_name(paths.name)
     manifest = LayerManifest(
-        layer=name,
+        layer=paths.name,
         arch=target.arch.value,
         python=PYTHON_VERSION,
         builder=builder.value,
@@ -260,8 +278,21 @@ def build_layer(
     manifest.sizes.zipped_after_slimming = paths.zip.stat().st_size
     manifest.zip_sha256 = pack.file_sha256(paths.zip)
     manifest.write(paths.manifest)
+    return manifest
+
+
+def _swap_in(staged: LayerPaths, paths: LayerPaths, trash: Path, key: str) -> None:
+    paths.cache_key.unlink(missing_ok=True)
+    if paths.folder.exists():
+        paths.folder.rename(trash)
+    staged.folder.rename(paths.folder)
+    for source, destination in (
+        (staged.zip, paths.zip),
+        (staged.manifest, paths.manifest),
+        (staged.pip_report, paths.pip_report),
+    ):
+        source.replace(destination)
     paths.cache_key.write_text(key + "\n")
-    return manifest, False
 
 
 def clean(root: Path, home: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from layerkit import build
 from layerkit.build import (
     Builder,
     BuildError,
@@ -181,3 +182,29 @@ def test_clean_removes_outputs_serverless_folders_and_plugin_cache(tmp_path):
 def test_every_removal_rule_says_why():
     assert all(rule.reason for rule in REMOVAL_RULES)
     assert len({rule.name for rule in REMOVAL_RULES}) == len(REMOVAL_RULES)
+
+
+def test_a_failed_build_keeps_the_last_good_build_intact(tmp_path, monkeypatch):
+    root = _project_with_pydantic_layer(tmp_path)
+    arm64 = target("arm64")
+    paths = layer_paths(root, "pydantic", arm64)
+    good, _ = build_layer(root, "pydantic", arm64)
+    good_zip = paths.zip.read_bytes()
+
+    def broken_installer(paths, target):
+        raise BuildError("the installer failed")
+
+    monkeypatch.setattr(build, "install_with_pip", broken_installer)
+    with pytest.raises(BuildError, match="the installer failed"):
+        build_layer(root, "pydantic", arm64, force=True)
+    # the previous outputs are all still there and consistent with each other
+    assert paths.zip.read_bytes() == good_zip
+    assert LayerManifest.read(paths.manifest) == good
+    assert (paths.python_dir / "pydantic" / "__init__.py").is_file()
+    assert sorted(path.name for path in paths.folder.parent.iterdir()) == sorted(
+        path.name
+        for path in (paths.folder, paths.zip, paths.manifest, paths.cache_key, paths.pip_report)
+    )
+    monkeypatch.undo()
+    _, cached = build_layer(root, "pydantic", arm64)
+    assert cached
