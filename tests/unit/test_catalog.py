@@ -429,3 +429,86 @@ def test_bulk_import_refuses_components_beyond_the_bound(
         catalog.import_files(
             "items", ImportRequest(vectors_key="imports/v.npy", records_key="imports/r.jsonl")
         )
+
+
+class LandsThenFails(FaultyStore):
+    """The write lands, then the caller sees an error (an S3 500 or a timeout after commit)."""
+
+    def _landed_then_fail(self, key: str) -> None:
+        if self.failing_fragment in key:
+            raise StorageError(f"injected failure after writing {key}")
+
+    def put_if_match(self, key: str, data: bytes, tag: str) -> None:
+        self.inner.put_if_match(key, data, tag)
+        self._landed_then_fail(key)
+
+    def put_if_absent(self, key: str, data: bytes) -> None:
+        self.inner.put_if_absent(key, data)
+        self._landed_then_fail(key)
+
+
+@pytest.mark.parametrize("live_before", [False, True])
+def test_a_pointer_write_that_lands_but_reports_an_error_keeps_the_new_version(
+    catalog: Catalog, local_store: LocalDirectoryStore, live_before: bool
+) -> None:
+    # given (maybe) a live version and a pending batch
+    if live_before:
+        catalog.upsert(
+            "items", UpsertRequest(documents=_documents(_vectors(3, seed=7), prefix="old"))
+        )
+        _reindex(catalog)
+    vectors = _vectors(4)
+    catalog.upsert("items", UpsertRequest(documents=_documents(vectors)))
+    # when the pointer swap lands but the store reports a failure
+    ambiguous = Catalog(LandsThenFails(local_store, "current.json"))
+    job = ambiguous.run_reindex("items", ambiguous.start_reindex("items", ReindexRequest()).job_id)
+    # then the job reports the version that is in fact live, and its files are all there
+    assert job.state is JobState.SUCCEEDED, job.error
+    info = catalog.describe("items")
+    assert info.live_version == job.version_id
+    assert info.count == (7 if live_before else 4)
+    assert _top_ids(local_store, vectors[2], k=1) == ["doc2"]
+    assert [c.spec.name for c in catalog.list_collections().collections] == ["items"]
+
+
+def test_a_pointer_that_cannot_be_reread_after_a_failed_swap_keeps_the_version_files(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(4))))
+
+    class BlindAfterSwap(LandsThenFails):
+        """The pointer write lands and errors, and the store then fails every pointer read."""
+
+        swapped = False
+
+        def _landed_then_fail(self, key: str) -> None:
+            if key.endswith("current.json"):
+                self.swapped = True
+            super()._landed_then_fail(key)
+
+        def get_tagged(self, key: str) -> tuple[bytes, str]:
+            if self.swapped:
+                raise StorageError("injected failure reading the pointer")
+            return self.inner.get_tagged(key)
+
+    blind = Catalog(BlindAfterSwap(local_store, "current.json"))
+    job = blind.run_reindex("items", blind.start_reindex("items", ReindexRequest()).job_id)
+    # the outcome is unknown to the job, so it must not delete what the pointer may name
+    assert job.state is JobState.FAILED
+    info = catalog.describe("items")
+    assert info.count == 4
+    assert _top_ids(local_store, _vectors(4)[1], k=1) == ["doc1"]
+
+
+def test_one_broken_collection_does_not_break_the_listing(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.create_collection(CollectionSpec(name="other", dimension=3))
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    live = _reindex(catalog)
+    local_store.delete(keys.version_file_key("items", live.version_id, "manifest.json"))
+    listed = {c.spec.name: c for c in catalog.list_collections().collections}
+    assert set(listed) == {"items", "other"}
+    assert listed["items"].warning is not None
+    assert live.version_id in listed["items"].warning
+    assert listed["other"].warning is None

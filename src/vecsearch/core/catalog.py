@@ -179,6 +179,10 @@ class Catalog:
                 collections.append(self.describe(name))
             except CollectionNotFound:
                 continue  # deleted while listing
+            except VecsearchError as error:  # one broken collection must not hide the others
+                flagged = self._flagged(name, error)
+                if flagged is not None:
+                    collections.append(flagged)
         return CollectionList(collections=collections)
 
     def delete_collection(self, name: str) -> None:
@@ -279,7 +283,8 @@ class Catalog:
         try:
             count, consumed = self._build_and_promote(name, status, version_id, stages, notes)
         except Exception as error:  # the job boundary: every failure becomes the job's outcome
-            self._discard_version(name, version_id)
+            if self._pointer_names(name, version_id) is False:
+                self._discard_version(name, version_id)
             code = error.code if isinstance(error, VecsearchError) else "internal_error"
             message = error.message if isinstance(error, VecsearchError) else repr(error)
             return self._save_job(
@@ -498,7 +503,13 @@ class Catalog:
         with self._stage(stages, "verify"):
             load_version(self.store, name, version_id, with_vectors=True)
         with self._stage(stages, "promote"):
-            self._promote(name, version_id, pointer)
+            try:
+                self._promote(name, version_id, pointer)
+            except Exception:
+                # An error after the write landed (an S3 500 or timeout after commit) is a success.
+                if not self._pointer_names(name, version_id):
+                    raise
+                notes.append("the pointer swap reported an error but had landed")
         return len(ids), pending
 
     def _after_promotion(
@@ -555,6 +566,29 @@ class Catalog:
             raise ConcurrentUpdate(
                 f"collection {name!r}: the live version changed while {version_id!r} was prepared"
             ) from None
+
+    def _pointer_names(self, name: str, version_id: str) -> bool | None:
+        """Whether the live pointer names version_id; None when the pointer cannot be read."""
+        try:
+            pointer = read_pointer(self.store, name)
+        except Exception:  # the store is failing: the outcome of the swap is unknown
+            return None
+        return pointer is not None and pointer[0].version_id == version_id
+
+    def _flagged(self, name: str, problem: VecsearchError) -> CollectionInfo | None:
+        """A listing entry for a collection whose live version cannot be described."""
+        try:
+            record = self._record(name)
+        except VecsearchError:
+            return None  # deleted meanwhile, or its spec itself is unreadable
+        return CollectionInfo(
+            spec=record.spec,
+            live_version=None,
+            count=0,
+            pending_batches=0,
+            created_at=record.created_at,
+            warning=problem.message,
+        )
 
     def _discard_version(self, name: str, version_id: str) -> None:
         """Best effort: remove an unpromoted version's files, manifest first so it never lists."""

@@ -259,6 +259,7 @@ class CollectionInfo(BaseModel):
     count: int  # documents in the live version
     pending_batches: int  # upsert/delete/import batches written since the live version
     created_at: datetime
+    warning: str | None = None  # set in listings when the live version cannot be described
 
 
 class CollectionList(BaseModel):
