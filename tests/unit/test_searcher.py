@@ -1,5 +1,10 @@
 """Search use cases: cached versions, pointer refresh, corrupt versions never served."""
 
+import errno
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +17,7 @@ from vecsearch.core.errors import (
     InvalidVector,
     NoLiveVersion,
     PayloadTooLarge,
+    StorageError,
     VersionCorrupt,
 )
 from vecsearch.core.limits import Limits
@@ -217,3 +223,65 @@ def test_large_components_keep_finite_scores(local_store: LocalDirectoryStore) -
     hits = Searcher(local_store).search("items", SearchRequest(vector=big)).results[0].hits
     assert [h.id for h in hits] == ["big"]
     assert np.isfinite(hits[0].score)
+
+
+def _replace_index(store: LocalDirectoryStore, version_id: str, data: bytes) -> None:
+    """Swap a version's index for other bytes and re-sign the manifest (an unreadable index)."""
+    store.put(keys.version_file_key("items", version_id, "index.faiss"), data)
+    manifest_key = keys.version_file_key("items", version_id, "manifest.json")
+    manifest = json.loads(store.get(manifest_key))
+    manifest["files"]["index.faiss"] = hashlib.sha256(data).hexdigest()
+    store.put(manifest_key, json.dumps(manifest).encode())
+
+
+class NoSpaceForVersion:
+    """A real store whose local copies of one version fail as a full /tmp would."""
+
+    def __init__(self, inner: LocalDirectoryStore, version_id: str) -> None:
+        self.inner = inner
+        self.version_id = version_id
+
+    def local_path(self, key: str) -> Path:
+        if self.version_id in key:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.inner.local_path(key)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("failure", ["faiss cannot read the index", "no space for the files"])
+def test_a_new_version_failing_to_load_for_any_reason_keeps_the_old_one(
+    catalog: Catalog, local_store: LocalDirectoryStore, failure: str
+) -> None:
+    # given a warm container serving the first version
+    clock = Clock()
+    vectors = _vectors(10, 1)
+    first = _publish(catalog, vectors, "a")
+    second_vectors = _vectors(5, 2)
+    store = local_store
+    if failure == "no space for the files":
+        second = _publish(catalog, second_vectors, "b")
+        catalog.rollback("items", first)
+        store = NoSpaceForVersion(local_store, second)
+    searcher = Searcher(store, refresh_seconds=1, monotonic=clock)
+    query = SearchRequest(vector=vectors[4].tolist(), k=1)
+    assert searcher.search("items", query).version_id == first
+    # when the pointer moves to a version that cannot be loaded
+    if failure == "no space for the files":
+        catalog.rollback("items", second)
+    else:
+        second = _publish(catalog, second_vectors, "b")
+        _replace_index(local_store, second, b"not a faiss index" * 8)
+    clock.now = 5.0
+    # then the old version keeps serving, with a warning naming the new one
+    for _ in range(2):
+        assert searcher.search("items", query).version_id == first
+    live = searcher.describe("items")
+    assert live.warning is not None
+    assert second in live.warning
+    assert searcher.health().status == "degraded"
+    # and a fresh container reports an API error, not an internal one
+    expected = StorageError if failure == "no space for the files" else VersionCorrupt
+    with pytest.raises(expected, match=second):
+        Searcher(store).search("items", query)

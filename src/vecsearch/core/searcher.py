@@ -169,12 +169,13 @@ class Searcher:
                 return cached
             try:
                 version = load_version(self.store, name, version_id, with_vectors=False)
-            except VecsearchError as error:
+            except Exception as error:
                 if cached is None:
                     raise
                 # Keep serving the version that works; report the one that does not.
+                reason = error.message if isinstance(error, VecsearchError) else repr(error)
                 cached.checked_at = now
-                cached.warning = f"version {version_id!r} not served: {error.message}"
+                cached.warning = f"version {version_id!r} not served: {reason}"
                 return cached
             serving = _Serving(version=version, loaded_at=self.clock(), checked_at=now)
             self._serving[name] = serving

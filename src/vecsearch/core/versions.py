@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 from pydantic import JsonValue, ValidationError
 
-from vecsearch.core.errors import VersionCorrupt, VersionNotFound
+from vecsearch.core.errors import StorageError, VecsearchError, VersionCorrupt, VersionNotFound
 from vecsearch.core.index import Matrix, VectorIndex, check_vectors
 from vecsearch.core.keys import OPAQUE_ID, version_file_key
 from vecsearch.core.models import CollectionSpec, VersionManifest
@@ -141,7 +141,24 @@ def verify_version(store: Store, collection: str, version_id: str) -> VersionMan
 def load_version(
     store: Store, collection: str, version_id: str, *, with_vectors: bool
 ) -> IndexVersion:
-    """Load a version after verifying each file it reads (vectors only when with_vectors)."""
+    """Load a version after verifying each file it reads (vectors only when with_vectors).
+
+    Every failure is a VecsearchError: local I/O (a full /tmp) is StorageError, and files that
+    match their digests but still cannot be loaded (e.g. by another faiss build) are VersionCorrupt.
+    """
+    try:
+        return _load_version(store, collection, version_id, with_vectors=with_vectors)
+    except VecsearchError:
+        raise
+    except OSError as error:
+        raise StorageError(f"version {version_id!r}: reading its files failed: {error}") from error
+    except Exception as error:
+        raise VersionCorrupt(f"version {version_id!r} cannot be loaded: {error!r}") from error
+
+
+def _load_version(
+    store: Store, collection: str, version_id: str, *, with_vectors: bool
+) -> IndexVersion:
     manifest = read_manifest(store, collection, version_id)
     index = VectorIndex.read(
         _verified_path(store, manifest, INDEX_FILE), manifest.metric, manifest.index
