@@ -180,7 +180,11 @@ def build_layers(request: DeployRequest, runner: Runner, environment: Mapping[st
 
 
 def build_functions(request: DeployRequest, services: Sequence[str]) -> None:
-    """Build the function package of every service that has functions."""
+    """Build the function package of every service that has functions.
+
+    Built here so they are verified before anything is deployed; packaging rebuilds them
+    (services/function-package.js) into the same bytes.
+    """
     for service in services:
         try:
             package = build_function_package(
