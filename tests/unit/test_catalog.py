@@ -18,6 +18,7 @@ from vecsearch.core.errors import (
     ImportSourceInvalid,
     InvalidVector,
     JobNotFound,
+    NoLiveVersion,
     PayloadTooLarge,
     StorageError,
     VersionCorrupt,
@@ -512,3 +513,74 @@ def test_one_broken_collection_does_not_break_the_listing(
     assert listed["items"].warning is not None
     assert live.version_id in listed["items"].warning
     assert listed["other"].warning is None
+
+
+class DeleteWhileBuilding(FaultyStore):
+    """Deletes the collection (through a healthy catalog) when the job writes its first file."""
+
+    def __init__(self, inner: LocalDirectoryStore, then: object = None) -> None:
+        super().__init__(inner, "never")
+        self.then = then
+        self.fired = False
+
+    def put(self, key: str, data: bytes) -> None:
+        if not self.fired and "/versions/" in key:
+            self.fired = True
+            Catalog(self.inner).delete_collection("items")
+            if callable(self.then):
+                self.then()
+        self.inner.put(key, data)
+
+
+def test_a_collection_deleted_during_a_reindex_stays_deleted(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(5))))
+    building = Catalog(DeleteWhileBuilding(local_store))
+    job = building.run_reindex("items", building.start_reindex("items", ReindexRequest()).job_id)
+    assert job.state is JobState.FAILED
+    assert job.error_code == "collection_not_found"
+    assert [c.spec.name for c in catalog.list_collections().collections] == []
+    assert local_store.list("collections/items/") == []
+
+
+def test_a_collection_recreated_during_a_reindex_inherits_nothing(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    # given a job building the old collection while it is deleted and re-created with dimension 3
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(5))))
+
+    def recreate() -> None:
+        catalog.create_collection(CollectionSpec(name="items", dimension=3))
+
+    building = Catalog(DeleteWhileBuilding(local_store, then=recreate))
+    job = building.run_reindex("items", building.start_reindex("items", ReindexRequest()).job_id)
+    assert job.state is JobState.FAILED
+    # then the new collection has no live version and builds from its own batches only
+    info = catalog.describe("items")
+    assert (info.spec.dimension, info.live_version, info.count) == (3, None, 0)
+    with pytest.raises(NoLiveVersion):
+        Searcher(local_store).search("items", SearchRequest(vector=[1.0, 0.0, 0.0]))
+    catalog.upsert("items", UpsertRequest(documents=[Document(id="new", vector=[1.0, 0.0, 0.0])]))
+    rebuilt = _reindex(catalog)
+    assert (rebuilt.state, rebuilt.count) == (JobState.SUCCEEDED, 1), rebuilt.error
+
+
+def test_a_batch_of_a_deleted_collection_is_not_applied_to_its_successor(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    class RecreateBeforeBatchLands(FaultyStore):
+        """The collection is deleted and re-created between an upsert's check and its write."""
+
+        def put_if_absent(self, key: str, data: bytes) -> None:
+            if "/pending/" in key:
+                catalog.delete_collection("items")
+                catalog.create_collection(CollectionSpec(name="items", dimension=3))
+            self.inner.put_if_absent(key, data)
+
+    racing = Catalog(RecreateBeforeBatchLands(local_store, "never"))
+    racing.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    catalog.upsert("items", UpsertRequest(documents=[Document(id="new", vector=[1.0, 0.0, 0.0])]))
+    rebuilt = _reindex(catalog)
+    assert (rebuilt.state, rebuilt.count) == (JobState.SUCCEEDED, 1), rebuilt.error
+    assert catalog.describe("items").pending_batches == 0

@@ -10,16 +10,18 @@ from vecsearch.core.models import MAX_DOCUMENT_ID_LENGTH, DeleteRequest, Documen
 class UpsertBatch(Strict):
     kind: Literal["upsert"] = "upsert"
     documents: list[Document]
+    generation: str | None = None  # the collection record's generation it was written for
 
 
 class DeleteBatch(Strict):
     kind: Literal["delete"] = "delete"
     ids: list[str]
+    generation: str | None = None
 
     @classmethod
-    def of(cls, request: DeleteRequest) -> "DeleteBatch":
+    def of(cls, request: DeleteRequest, generation: str | None) -> "DeleteBatch":
         """The batch recording a delete request."""
-        return cls(ids=request.ids)
+        return cls(ids=request.ids, generation=generation)
 
 
 class ImportBatch(Strict):
@@ -27,6 +29,7 @@ class ImportBatch(Strict):
     vectors_key: str
     records_key: str
     count: int
+    generation: str | None = None
 
 
 PendingBatch = Annotated[UpsertBatch | DeleteBatch | ImportBatch, Field(discriminator="kind")]

@@ -30,6 +30,7 @@ from vecsearch.core.errors import (
     PayloadTooLarge,
     VecsearchError,
     VersionCorrupt,
+    VersionNotFound,
 )
 from vecsearch.core.index import Matrix, build_index, check_vectors, zero_length_rows
 from vecsearch.core.limits import Limits
@@ -51,6 +52,7 @@ from vecsearch.core.models import (
     VersionInfo,
     VersionList,
 )
+from vecsearch.core.records import live_pointer, new_generation, read_pointer, read_record
 from vecsearch.core.store import KeyNotFound, PreconditionFailed, Store
 from vecsearch.core.versions import (
     MANIFEST_FILE,
@@ -66,20 +68,6 @@ PENDING_WRITE_ATTEMPTS = 3
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
-    """The live-version pointer and its tag, or None before the first promotion."""
-    try:
-        raw, tag = store.get_tagged(keys.current_key(name))
-    except KeyNotFound:
-        return None
-    try:
-        return CurrentPointer.model_validate_json(raw), tag
-    except ValidationError:
-        raise VersionCorrupt(
-            f"collection {name!r}: the live-version pointer is unreadable"
-        ) from None
 
 
 class _Documents:
@@ -142,7 +130,7 @@ class Catalog:
 
     def create_collection(self, spec: CollectionSpec) -> CollectionInfo:
         """Create an empty collection; CollectionExists if the name is taken."""
-        record = CollectionRecord(spec=spec, created_at=self.clock())
+        record = CollectionRecord(spec=spec, created_at=self.clock(), generation=new_generation())
         try:
             self.store.put_if_absent(keys.spec_key(spec.name), record.model_dump_json().encode())
         except PreconditionFailed:
@@ -154,13 +142,13 @@ class Catalog:
     def describe(self, name: str) -> CollectionInfo:
         """The collection's spec, live version, document count and pending batches."""
         record = self._record(name)
-        pointer = read_pointer(self.store, name)
+        pointer = live_pointer(read_pointer(self.store, name), record)
         count = 0
         if pointer is not None:
-            count = read_manifest(self.store, name, pointer[0].version_id).count
+            count = read_manifest(self.store, name, pointer.version_id).count
         return CollectionInfo(
             spec=record.spec,
-            live_version=None if pointer is None else pointer[0].version_id,
+            live_version=None if pointer is None else pointer.version_id,
             count=count,
             pending_batches=len(self.store.list(keys.pending_prefix(name))),
             created_at=record.created_at,
@@ -197,7 +185,8 @@ class Catalog:
 
     def upsert(self, name: str, request: UpsertRequest) -> BatchReceipt:
         """Record an upsert batch, searchable after the next reindex; checks dimension and sizes."""
-        spec = self._record(name).spec
+        record = self._record(name)
+        spec = record.spec
         if len(request.documents) > self.limits.max_documents_per_upsert:
             raise PayloadTooLarge(
                 f"{len(request.documents)} documents in one upsert, "
@@ -218,22 +207,24 @@ class Catalog:
                     f"document {request.documents[int(flat[0])].id!r} has zero length: "
                     f"cosine collection {name!r} needs a direction"
                 )
-        batch = UpsertBatch(documents=request.documents)
+        batch = UpsertBatch(documents=request.documents, generation=record.generation)
         return self._write_pending(name, batch, len(request.documents))
 
     def delete_documents(self, name: str, request: DeleteRequest) -> BatchReceipt:
         """Record a delete batch (effective after the next reindex)."""
-        self._record(name)
+        record = self._record(name)
         if len(request.ids) > self.limits.max_ids_per_delete:
             raise PayloadTooLarge(
                 f"{len(request.ids)} ids in one delete, "
                 f"the limit is {self.limits.max_ids_per_delete}"
             )
-        return self._write_pending(name, DeleteBatch.of(request), len(request.ids))
+        batch = DeleteBatch.of(request, record.generation)
+        return self._write_pending(name, batch, len(request.ids))
 
     def import_files(self, name: str, request: ImportRequest) -> BatchReceipt:
         """Record a bulk import of a float32 .npy matrix plus JSON lines, checked up front."""
-        spec = self._record(name).spec
+        record = self._record(name)
+        spec = record.spec
         vectors = self._import_vectors(request.vectors_key, spec)
         records = self._import_records(request.records_key)
         if len(records) != vectors.shape[0]:
@@ -241,10 +232,13 @@ class Catalog:
                 f"{request.records_key!r} has {len(records)} records but "
                 f"{request.vectors_key!r} has {vectors.shape[0]} vectors"
             )
-        for record in records:
-            self._check_metadata_size(record.id, record.metadata)
+        for line in records:
+            self._check_metadata_size(line.id, line.metadata)
         batch = ImportBatch(
-            vectors_key=request.vectors_key, records_key=request.records_key, count=len(records)
+            vectors_key=request.vectors_key,
+            records_key=request.records_key,
+            count=len(records),
+            generation=record.generation,
         )
         return self._write_pending(name, batch, len(records))
 
@@ -252,7 +246,7 @@ class Catalog:
 
     def start_reindex(self, name: str, request: ReindexRequest) -> JobStatus:
         """Queue a reindex job and return its record; a runner then calls run_reindex."""
-        self._record(name)
+        record = self._record(name)
         now = self.clock()
         status = JobStatus(
             job_id=keys.sortable_id(now),
@@ -261,6 +255,7 @@ class Catalog:
             created_at=now,
             updated_at=now,
             index=request.index,
+            generation=record.generation,
         )
         self.store.put_if_absent(
             keys.job_key(name, status.job_id), status.model_dump_json().encode()
@@ -285,6 +280,15 @@ class Catalog:
         except Exception as error:  # the job boundary: every failure becomes the job's outcome
             if self._pointer_names(name, version_id) is False:
                 self._discard_version(name, version_id)
+            if isinstance(error, CollectionNotFound):
+                # Deleted meanwhile: a job record written now would outlive the collection.
+                return status.model_copy(
+                    update={
+                        "state": JobState.FAILED,
+                        "error": error.message,
+                        "error_code": error.code,
+                    }
+                )
             code = error.code if isinstance(error, VecsearchError) else "internal_error"
             message = error.message if isinstance(error, VecsearchError) else repr(error)
             return self._save_job(
@@ -320,9 +324,9 @@ class Catalog:
 
     def list_versions(self, name: str) -> VersionList:
         """Every completed version, oldest first, marking the live one."""
-        self._record(name)
-        pointer = read_pointer(self.store, name)
-        current = None if pointer is None else pointer[0].version_id
+        record = self._record(name)
+        pointer = live_pointer(read_pointer(self.store, name), record)
+        current = None if pointer is None else pointer.version_id
         versions = []
         for key in self.store.list(keys.versions_prefix(name)):
             if not key.endswith("/manifest.json"):
@@ -332,6 +336,8 @@ class Catalog:
                 manifest = read_manifest(self.store, name, version_id)
             except VersionCorrupt:
                 continue  # never offered for rollback
+            if manifest.generation != record.generation:
+                continue  # left behind by an earlier collection of this name
             versions.append(
                 VersionInfo(
                     version_id=version_id,
@@ -345,21 +351,25 @@ class Catalog:
 
     def rollback(self, name: str, version_id: str) -> CollectionInfo:
         """Make an earlier version live again after verifying all its files."""
-        self._record(name)
-        verify_version(self.store, name, version_id)
-        self._promote(name, version_id, read_pointer(self.store, name))
+        record = self._record(name)
+        manifest = verify_version(self.store, name, version_id)
+        if manifest.generation != record.generation:
+            raise VersionNotFound(f"no version {version_id!r} in collection {name!r}")
+        self._promote(name, version_id, read_pointer(self.store, name), record.generation)
         return self.describe(name)
 
     # internals
 
     def _record(self, name: str) -> CollectionRecord:
-        if not keys.OPAQUE_ID.fullmatch(name):
-            raise CollectionNotFound(f"no collection {name!r}")
-        try:
-            raw = self.store.get(keys.spec_key(name))
-        except KeyNotFound:
-            raise CollectionNotFound(f"no collection {name!r}") from None
-        return CollectionRecord.model_validate_json(raw)
+        return read_record(self.store, name)[0]
+
+    def _same_generation(self, name: str, job: JobStatus) -> CollectionRecord:
+        record = self._record(name)
+        if record.generation != job.generation:
+            raise CollectionNotFound(
+                f"collection {name!r} was deleted after job {job.job_id!r} was queued"
+            )
+        return record
 
     def _check_metadata_size(self, doc_id: str, metadata: dict[str, JsonValue] | None) -> None:
         if metadata is None:
@@ -467,19 +477,23 @@ class Catalog:
         notes: list[str],
     ) -> tuple[int, list[str]]:
         with self._stage(stages, "load"):
-            spec = self._record(name).spec
+            record = self._same_generation(name, job)
+            spec = record.spec
             if job.index is not None:
                 spec = spec.model_copy(update={"index": job.index})
             pointer = read_pointer(self.store, name)
             documents = _Documents(spec.dimension)
-            if pointer is not None:
-                live = load_version(self.store, name, pointer[0].version_id, with_vectors=True)
-                assert live.vectors is not None
-                documents.add(live.vectors, live.ids, live.metadata)
+            live = live_pointer(pointer, record)
+            if live is not None:
+                current = load_version(self.store, name, live.version_id, with_vectors=True)
+                assert current.vectors is not None
+                documents.add(current.vectors, current.ids, current.metadata)
             pending = self.store.list(keys.pending_prefix(name))
         with self._stage(stages, "apply"):
             for key in pending:
-                self._apply(documents, PENDING_BATCH.validate_json(self.store.get(key)), spec)
+                batch = PENDING_BATCH.validate_json(self.store.get(key))
+                if batch.generation == record.generation:  # else an earlier collection's leftover
+                    self._apply(documents, batch, spec)
             vectors, ids, metadata = documents.assemble()
             notes.append(f"applied {len(pending)} pending batches: {len(ids)} documents")
         with self._stage(stages, "build"):
@@ -499,12 +513,14 @@ class Catalog:
                 metadata=metadata,
                 build_seconds=build_seconds,
                 notes=build_notes,
+                generation=record.generation,
             )
         with self._stage(stages, "verify"):
             load_version(self.store, name, version_id, with_vectors=True)
         with self._stage(stages, "promote"):
+            self._same_generation(name, job)  # not deleted (or re-created) while building
             try:
-                self._promote(name, version_id, pointer)
+                self._promote(name, version_id, pointer, record.generation)
             except Exception:
                 # An error after the write landed (an S3 500 or timeout after commit) is a success.
                 if not self._pointer_names(name, version_id):
@@ -518,12 +534,15 @@ class Catalog:
         """Best effort once live: batches left behind are re-applied harmlessly next time."""
         try:
             if job.index is not None:
-                record = self._record(name)
-                if record.spec.index != job.index:
+                record, tag = read_record(self.store, name)
+                if record.spec.index != job.index and record.generation == job.generation:
                     updated = record.model_copy(
                         update={"spec": record.spec.model_copy(update={"index": job.index})}
                     )
-                    self.store.put(keys.spec_key(name), updated.model_dump_json().encode())
+                    # Conditional: an unconditional write would resurrect a deleted collection.
+                    self.store.put_if_match(
+                        keys.spec_key(name), updated.model_dump_json().encode(), tag
+                    )
             for key in consumed:
                 self.store.delete(key)
         except Exception as error:  # the new version is live; leftovers are safe to retry
@@ -554,9 +573,15 @@ class Catalog:
             documents.add(imported, [r.id for r in records], [r.metadata for r in records])
 
     def _promote(
-        self, name: str, version_id: str, previous: tuple[CurrentPointer, str] | None
+        self,
+        name: str,
+        version_id: str,
+        previous: tuple[CurrentPointer, str] | None,
+        generation: str | None,
     ) -> None:
-        pointer = CurrentPointer(version_id=version_id, updated_at=self.clock()).model_dump_json()
+        pointer = CurrentPointer(
+            version_id=version_id, updated_at=self.clock(), generation=generation
+        ).model_dump_json()
         try:
             if previous is None:
                 self.store.put_if_absent(keys.current_key(name), pointer.encode())

@@ -223,6 +223,7 @@ class VersionManifest(Strict):
     build_seconds: float = 0.0
     # adjustments made to the requested spec, e.g. nlist clamped
     notes: list[str] = Field(default_factory=list)
+    generation: str | None = None  # the collection record's generation it was built for
 
 
 class CurrentPointer(Strict):
@@ -230,6 +231,7 @@ class CurrentPointer(Strict):
 
     version_id: str
     updated_at: datetime
+    generation: str | None = None  # the collection record's generation when it was written
 
 
 class CollectionRecord(Strict):
@@ -237,6 +239,7 @@ class CollectionRecord(Strict):
 
     spec: CollectionSpec
     created_at: datetime
+    generation: str | None = None  # drawn at creation; None for records written before it existed
 
 
 class VersionInfo(BaseModel):
@@ -295,6 +298,7 @@ class JobStatus(BaseModel):
     stages: dict[str, float] = Field(default_factory=dict)  # stage name -> seconds
     index: IndexSpec | None = None  # the index spec requested for this reindex, if any
     notes: list[str] = Field(default_factory=list)  # adjustments made while building
+    generation: str | None = None  # the collection record's generation the job was queued for
 
 
 class LiveCollection(BaseModel):

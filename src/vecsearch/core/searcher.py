@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from vecsearch.core import keys
-from vecsearch.core.catalog import read_pointer
 from vecsearch.core.errors import (
     CollectionNotFound,
     InvalidVector,
@@ -27,6 +26,7 @@ from vecsearch.core.models import (
     SearchRequest,
     SearchResponse,
 )
+from vecsearch.core.records import live_pointer, read_pointer, read_record
 from vecsearch.core.store import Store
 from vecsearch.core.versions import IndexVersion, load_version
 
@@ -150,19 +150,21 @@ class Searcher:
             if cached is not None and now - cached.checked_at < self.refresh_seconds:
                 return cached
             try:
-                pointer = read_pointer(self.store, name)
+                record = read_record(self.store, name)[0]
+                pointer = live_pointer(read_pointer(self.store, name), record)
+            except CollectionNotFound:
+                self._serving.pop(name, None)
+                raise
             except VecsearchError as error:
                 if cached is None:
                     raise
                 cached.checked_at = now
                 cached.warning = f"could not read the live-version pointer: {error.message}"
                 return cached
-            if pointer is None:
+            if pointer is None:  # never promoted, or only for an earlier collection of this name
                 self._serving.pop(name, None)
-                if self.store.exists(keys.spec_key(name)):
-                    raise NoLiveVersion(f"collection {name!r} has not been indexed yet")
-                raise CollectionNotFound(f"no collection {name!r}")
-            version_id = pointer[0].version_id
+                raise NoLiveVersion(f"collection {name!r} has not been indexed yet")
+            version_id = pointer.version_id
             if cached is not None and cached.version.manifest.version_id == version_id:
                 cached.checked_at = now
                 cached.warning = None

@@ -51,6 +51,7 @@ def write_version(
     metadata: Sequence[Metadata],
     build_seconds: float,
     notes: Sequence[str] = (),
+    generation: str | None = None,
 ) -> VersionManifest:
     """Write a version's files, then its manifest (with every file's sha256) last."""
     contents = {
@@ -77,6 +78,7 @@ def write_version(
         files=digests,
         build_seconds=build_seconds,
         notes=list(notes),
+        generation=generation,
     )
     store.put_if_absent(
         version_file_key(spec.name, version_id, MANIFEST_FILE), manifest.model_dump_json().encode()
