@@ -2,7 +2,7 @@
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -584,3 +584,79 @@ def test_a_batch_of_a_deleted_collection_is_not_applied_to_its_successor(
     rebuilt = _reindex(catalog)
     assert (rebuilt.state, rebuilt.count) == (JobState.SUCCEEDED, 1), rebuilt.error
     assert catalog.describe("items").pending_batches == 0
+
+
+def test_a_job_delivered_twice_runs_once_and_its_record_tells_the_truth(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(5))))
+    job = catalog.start_reindex("items", ReindexRequest())
+
+    class SecondDeliveryFirst(FaultyStore):
+        """A duplicate delivery runs the whole job between this one's read and its claim."""
+
+        ran = False
+
+        def _duplicate(self, key: str) -> None:
+            if not self.ran and key == keys.job_key("items", job.job_id):
+                self.ran = True
+                assert Catalog(self.inner).run_reindex("items", job.job_id).state is (
+                    JobState.SUCCEEDED
+                )
+
+        def put(self, key: str, data: bytes) -> None:
+            self._duplicate(key)
+            self.inner.put(key, data)
+
+        def put_if_match(self, key: str, data: bytes, tag: str) -> None:
+            self._duplicate(key)
+            self.inner.put_if_match(key, data, tag)
+
+    late = Catalog(SecondDeliveryFirst(local_store, "never")).run_reindex("items", job.job_id)
+    record = catalog.job("items", job.job_id)
+    assert (late.state, record.state) == (JobState.SUCCEEDED, JobState.SUCCEEDED)
+    assert record.version_id == catalog.describe("items").live_version
+    assert len(catalog.list_versions("items").versions) == 1
+
+
+class FailsToRecordSuccess(FaultyStore):
+    """The store refuses the job record's final 'succeeded' write."""
+
+    def put(self, key: str, data: bytes) -> None:
+        if "/jobs/" in key and b'"succeeded"' in data:
+            raise StorageError("injected failure recording success")
+        self.inner.put(key, data)
+
+
+def test_a_promoted_job_whose_record_cannot_be_saved_still_reports_success(
+    local_store: LocalDirectoryStore,
+) -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    catalog = Catalog(local_store, clock=lambda: now[0])
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    flaky = Catalog(FailsToRecordSuccess(local_store, "never"), clock=lambda: now[0])
+    job = flaky.run_reindex("items", flaky.start_reindex("items", ReindexRequest()).job_id)
+    assert job.state is JobState.SUCCEEDED
+    assert catalog.job("items", job.job_id).state is JobState.RUNNING  # the worker may still run
+    # once the record is older than any worker can run, it reports what happened
+    now[0] += timedelta(hours=1)
+    reported = catalog.job("items", job.job_id)
+    assert (reported.state, reported.version_id) == (JobState.SUCCEEDED, job.version_id)
+    assert reported.count == 3
+
+
+def test_a_job_whose_worker_died_is_reported_failed(local_store: LocalDirectoryStore) -> None:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    catalog = Catalog(local_store, clock=lambda: now[0])
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    job = catalog.start_reindex("items", ReindexRequest())
+    # a worker that claimed the job and was killed before promoting
+    running = job.model_copy(update={"state": JobState.RUNNING})
+    local_store.put(keys.job_key("items", job.job_id), running.model_dump_json().encode())
+    assert catalog.job("items", job.job_id).state is JobState.RUNNING
+    now[0] += timedelta(hours=1)
+    reported = catalog.job("items", job.job_id)
+    assert (reported.state, reported.error_code) == (JobState.FAILED, "job_stale")
+    assert catalog.describe("items").live_version is None

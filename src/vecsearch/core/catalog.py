@@ -27,6 +27,7 @@ from vecsearch.core.errors import (
     ImportSourceInvalid,
     InvalidVector,
     JobNotFound,
+    JobStale,
     PayloadTooLarge,
     VecsearchError,
     VersionCorrupt,
@@ -267,14 +268,25 @@ class Catalog:
 
         The previous version stays live on any failure: the pointer is swapped last and only
         conditionally (a concurrent promotion makes this job fail with concurrent_update).
+        The job is claimed with a conditional write, so a duplicate delivery never runs it twice.
         """
-        status = self.job(name, job_id)
+        status, tag = self._job_tagged(name, job_id)
         if status.state is not JobState.QUEUED:
-            return status  # a retried invocation of a job that already ran
+            return self._reported(status)  # a retried invocation of a job that already ran
         stages: dict[str, float] = {}
         notes: list[str] = []
-        status = self._save_job(status, state=JobState.RUNNING)
         version_id = keys.sortable_id(self.clock())
+        # The RUNNING record names the version it will promote, so a stale record can be resolved.
+        claimed = status.model_copy(
+            update={"state": JobState.RUNNING, "version_id": version_id, "updated_at": self.clock()}
+        )
+        try:
+            self.store.put_if_match(
+                keys.job_key(name, job_id), claimed.model_dump_json().encode(), tag
+            )
+        except PreconditionFailed:
+            return self.job(name, job_id)  # another delivery claimed it first
+        status = claimed
         try:
             count, consumed = self._build_and_promote(name, status, version_id, stages, notes)
         except Exception as error:  # the job boundary: every failure becomes the job's outcome
@@ -294,6 +306,7 @@ class Catalog:
             return self._save_job(
                 status,
                 state=JobState.FAILED,
+                version_id=None,
                 error=message,
                 error_code=code,
                 stages=stages,
@@ -311,14 +324,8 @@ class Catalog:
         )
 
     def job(self, name: str, job_id: str) -> JobStatus:
-        """A job's status record; JobNotFound if there is none."""
-        if not keys.OPAQUE_ID.fullmatch(job_id):
-            raise JobNotFound(f"no job {job_id!r} in collection {name!r}")
-        try:
-            raw = self.store.get(keys.job_key(name, job_id))
-        except KeyNotFound:
-            raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
-        return JobStatus.model_validate_json(raw)
+        """A job's status; a RUNNING record older than any worker can run reports its outcome."""
+        return self._reported(self._job_tagged(name, job_id)[0])
 
     # versions
 
@@ -449,15 +456,48 @@ class Catalog:
             first = error.errors()[0]
             raise ImportSourceInvalid(f"{key!r}: record {first['loc']}: {first['msg']}") from None
 
+    def _job_tagged(self, name: str, job_id: str) -> tuple[JobStatus, str]:
+        if not keys.OPAQUE_ID.fullmatch(job_id):
+            raise JobNotFound(f"no job {job_id!r} in collection {name!r}")
+        try:
+            raw, tag = self.store.get_tagged(keys.job_key(name, job_id))
+        except KeyNotFound:
+            raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
+        return JobStatus.model_validate_json(raw), tag
+
+    def _reported(self, status: JobStatus) -> JobStatus:
+        """The status, with a stale RUNNING record resolved by whether its version went live."""
+        age = self.clock() - status.updated_at
+        if status.state is not JobState.RUNNING or age.total_seconds() <= (
+            self.limits.stale_job_seconds
+        ):
+            return status
+        version_id = status.version_id
+        if version_id is not None and self._pointer_names(status.collection, version_id):
+            count = read_manifest(self.store, status.collection, version_id).count
+            return status.model_copy(update={"state": JobState.SUCCEEDED, "count": count})
+        stale = JobStale(
+            f"the worker stopped reporting {int(age.total_seconds())} s ago without promoting; "
+            "the previous version stays live"
+        )
+        return status.model_copy(
+            update={
+                "state": JobState.FAILED,
+                "version_id": None,
+                "error": stale.message,
+                "error_code": stale.code,
+            }
+        )
+
     def _save_job(self, status: JobStatus, **changes: Any) -> JobStatus:
+        """Record the outcome; a failure to record it never changes it (job() resolves it later)."""
         updated = status.model_copy(update={**changes, "updated_at": self.clock()})
         try:
             self.store.put(
                 keys.job_key(updated.collection, updated.job_id), updated.model_dump_json().encode()
             )
-        except Exception:  # recording progress must not turn a finished build into a crash
-            if updated.state is not JobState.FAILED:
-                raise
+        except Exception as error:  # the build's outcome stands; the record stays RUNNING
+            updated.notes.append(f"the job record could not be saved: {error!r}")
         return updated
 
     @contextmanager

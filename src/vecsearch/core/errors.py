@@ -58,6 +58,13 @@ class JobNotFound(VecsearchError):
     status = 404
 
 
+class JobStale(VecsearchError):
+    """A job's worker stopped reporting long ago without promoting (recorded, not raised)."""
+
+    code = "job_stale"
+    status = 500
+
+
 class ImportSourceInvalid(VecsearchError):
     """Bulk-import files are missing, unreadable, or disagree with the collection."""
 

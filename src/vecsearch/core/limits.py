@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Upper bounds on one request's work; exceeding one is PayloadTooLarge."""
+    """Upper bounds on one request's work (exceeding one is PayloadTooLarge) and on a job's run."""
 
     max_documents_per_upsert: int = 1000
     max_ids_per_delete: int = 10_000
     max_metadata_bytes: int = 4096
     max_queries_per_search: int = 100
+    # A RUNNING job older than this has lost its worker (Lambda's limit is 900 s, plus a margin).
+    stale_job_seconds: int = 960
