@@ -57,16 +57,47 @@ def test_local_path_downloads_once_per_etag(s3_client: Any, tmp_path: Path) -> N
     store = S3Store(BUCKET, client=s3_client, cache_dir=tmp_path / "cache")
     store.put("versions/v/index.faiss", b"a" * 10_000)
     first = store.local_path("versions/v/index.faiss")
-    stamp = first.stat().st_mtime_ns, first.stat().st_ino
+    inode = first.stat().st_ino
     again = store.local_path("versions/v/index.faiss")
     assert again == first
-    assert (again.stat().st_mtime_ns, again.stat().st_ino) == stamp  # not downloaded again
+    assert again.stat().st_ino == inode  # not downloaded again (a download replaces the file)
     store.put("versions/v/index.faiss", b"b" * 10)
     replaced = store.local_path("versions/v/index.faiss")
     assert replaced != first
     assert replaced.read_bytes() == b"b" * 10
     assert not first.exists()  # the stale download was removed
     assert first.is_relative_to(tmp_path / "cache")
+
+
+def _cached_files(cache: Path) -> list[Path]:
+    return [path for path in cache.rglob("*") if path.is_file()]
+
+
+def test_the_download_cache_stays_within_its_byte_budget(s3_client: Any, tmp_path: Path) -> None:
+    # given a cache with room for three 100-byte objects
+    store = S3Store(BUCKET, client=s3_client, cache_dir=tmp_path / "cache", cache_bytes=300)
+    for number in range(5):
+        store.put(f"versions/v{number}/index.faiss", bytes([number]) * 100)
+    store.local_path("versions/v0/index.faiss")
+    store.local_path("versions/v1/index.faiss")
+    store.local_path("versions/v2/index.faiss")
+    store.local_path("versions/v0/index.faiss")  # used again: now the most recent
+    # when two more versions are downloaded
+    store.local_path("versions/v3/index.faiss")
+    newest = store.local_path("versions/v4/index.faiss")
+    # then the least recently used files were evicted and the budget holds
+    kept = sorted(path.read_bytes()[0] for path in _cached_files(tmp_path / "cache"))
+    assert kept == [0, 3, 4]
+    assert sum(path.stat().st_size for path in _cached_files(tmp_path / "cache")) <= 300
+    assert newest.read_bytes() == bytes([4]) * 100
+    # and an evicted object is simply downloaded again
+    assert store.local_path("versions/v1/index.faiss").read_bytes() == bytes([1]) * 100
+
+
+def test_an_object_larger_than_the_budget_is_still_served(s3_client: Any, tmp_path: Path) -> None:
+    store = S3Store(BUCKET, client=s3_client, cache_dir=tmp_path / "cache", cache_bytes=10)
+    store.put("big", b"x" * 100)
+    assert store.local_path("big").read_bytes() == b"x" * 100
 
 
 def test_catalog_and_searcher_run_on_s3(s3_client: Any, tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 import hashlib
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from vecsearch.core.store import KeyNotFound, PreconditionFailed
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 # 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write won.
 CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+# Half of Lambda's default 512 MB /tmp: room for the loaded version plus the one replacing it.
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
 
 def _code(error: ClientError) -> str:
@@ -22,7 +26,12 @@ def _code(error: ClientError) -> str:
 
 
 class S3Store:
-    """Objects live at s3://bucket/prefix/key; local_path downloads into cache_dir once per etag."""
+    """Objects live at s3://bucket/prefix/key; local_path downloads into cache_dir once per etag.
+
+    The cache holds at most cache_bytes: after each download the least recently used files are
+    evicted (never the one just returned, so a single larger object is still served). Callers read
+    a returned file right away; a file already opened or memory-mapped survives its eviction.
+    """
 
     def __init__(
         self,
@@ -32,6 +41,7 @@ class S3Store:
         client: Any = None,
         cache_dir: Path | None = None,
         page_size: int = 1000,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
@@ -41,6 +51,7 @@ class S3Store:
             Path(tempfile.gettempdir()) / "vecsearch-s3-cache" if cache_dir is None else cache_dir
         )
         self.page_size = page_size
+        self.cache_bytes = cache_bytes
 
     def _object_key(self, key: str) -> str:
         return f"{self.prefix}{key}"
@@ -139,6 +150,7 @@ class S3Store:
         )
         cached = folder / f"{etag}-{key.rpartition('/')[2]}"
         if cached.is_file():
+            _touch(cached)
             return cached
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".download-", dir=folder)
@@ -161,7 +173,33 @@ class S3Store:
         except StorageError:
             Path(temporary).unlink(missing_ok=True)
             raise
+        _touch(cached)
         for stale in folder.iterdir():
             if stale != cached and not stale.name.startswith("."):
-                stale.unlink(missing_ok=True)  # older etags of this key: keep /tmp bounded
+                stale.unlink(missing_ok=True)  # older etags of this key
+        self._evict(keep=cached)
         return cached
+
+    def _evict(self, keep: Path) -> None:
+        """Remove the least recently used downloads until the cache fits cache_bytes."""
+        files = []
+        for path in self.cache_dir.rglob("*"):
+            try:
+                status = path.stat()
+            except FileNotFoundError:
+                continue  # evicted by another thread meanwhile
+            if stat.S_ISREG(status.st_mode) and not path.name.startswith("."):
+                files.append((status.st_mtime_ns, status.st_size, path))
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.cache_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)
+                total -= size
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached file as just used (its mtime orders eviction)."""
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
