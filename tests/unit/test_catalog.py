@@ -12,6 +12,7 @@ from vecsearch.adapters.storage.local import LocalDirectoryStore
 from vecsearch.core import keys
 from vecsearch.core.catalog import Catalog
 from vecsearch.core.errors import (
+    BatchNotFound,
     CollectionExists,
     CollectionNotFound,
     DimensionMismatch,
@@ -660,3 +661,101 @@ def test_a_job_whose_worker_died_is_reported_failed(local_store: LocalDirectoryS
     reported = catalog.job("items", job.job_id)
     assert (reported.state, reported.error_code) == (JobState.FAILED, "job_stale")
     assert catalog.describe("items").live_version is None
+
+
+def _import(
+    catalog: Catalog, store: LocalDirectoryStore, vectors: np.ndarray, records: str
+) -> ImportRequest:
+    path = store.root / "imports/v.npy"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    store.put("imports/r.jsonl", records.encode())
+    return ImportRequest(vectors_key="imports/v.npy", records_key="imports/r.jsonl")
+
+
+def test_import_records_are_split_on_newlines_only(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    # U+2028 and NEL are line breaks to str.splitlines but ordinary characters in JSON strings
+    records = (
+        '{"id": "a", "metadata": {"t": "x\u2028y"}}\n{"id": "b", "metadata": {"t": "p\x85q"}}\n'
+    )
+    catalog.import_files("items", _import(catalog, local_store, _vectors(2), records))
+    assert _reindex(catalog).count == 2
+    response = Searcher(local_store).search(
+        "items", SearchRequest(vector=_vectors(2)[0].tolist(), k=2, include_metadata=True)
+    )
+    assert {h.id: h.metadata for h in response.results[0].hits} == {
+        "a": {"t": "x\u2028y"},
+        "b": {"t": "p\x85q"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("records", "problem"),
+    [
+        ('{"id": "p"},{"id": "q"}\n', "line 1"),
+        ('{"id": "p"}\n{"id": "q"}]\n', "line 2"),
+    ],
+)
+def test_import_records_hold_one_object_per_line(
+    catalog: Catalog, local_store: LocalDirectoryStore, records: str, problem: str
+) -> None:
+    with pytest.raises(ImportSourceInvalid, match=problem):
+        catalog.import_files("items", _import(catalog, local_store, _vectors(2), records))
+
+
+def test_an_empty_import_is_refused(catalog: Catalog, local_store: LocalDirectoryStore) -> None:
+    with pytest.raises(ImportSourceInvalid, match="no records"):
+        catalog.import_files("items", _import(catalog, local_store, _vectors(0), ""))
+
+
+@pytest.mark.parametrize("change", ["replaced", "deleted"])
+def test_an_import_whose_files_changed_fails_the_reindex_by_name_until_discarded(
+    catalog: Catalog, local_store: LocalDirectoryStore, change: str
+) -> None:
+    # given an accepted import and a later upsert
+    request = _import(catalog, local_store, _vectors(2), '{"id": "a"}\n{"id": "b"}\n')
+    receipt = catalog.import_files("items", request)
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1, seed=8), "later")))
+    # when the source file changes before the reindex
+    if change == "replaced":
+        np.save(local_store.root / "imports/v.npy", _vectors(2, seed=99))  # same shape
+    else:
+        local_store.delete("imports/v.npy")
+    # then the reindex fails naming the batch, and nothing else changes
+    failed = _reindex(catalog)
+    assert (failed.state, failed.error_code) == (JobState.FAILED, "import_source_invalid")
+    assert receipt.batch_id in (failed.error or "")
+    assert catalog.describe("items").pending_batches == 2
+    # and once the operator discards that batch, the rest is indexed
+    catalog.discard_batch("items", receipt.batch_id)
+    rebuilt = _reindex(catalog)
+    assert (rebuilt.state, rebuilt.count) == (JobState.SUCCEEDED, 1)
+
+
+def test_discarding_an_unknown_batch_is_batch_not_found(catalog: Catalog) -> None:
+    for batch_id in ("20990101T000000000000Z-00000000", "../spec"):
+        with pytest.raises(BatchNotFound):
+            catalog.discard_batch("items", batch_id)
+
+
+def test_a_stored_batch_that_can_never_apply_is_named_and_can_be_discarded(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    # given a batch written before components were bounded (1e39 is inf in float32)
+    generation = json.loads(local_store.get(keys.spec_key("items")))["generation"]
+    legacy = {
+        "kind": "upsert",
+        "generation": generation,
+        "documents": [{"id": "huge", "vector": [1e39] + [0.0] * (DIMENSION - 1)}],
+    }
+    local_store.put(
+        keys.pending_key("items", "20000101T000000000000Z-0000beef"), json.dumps(legacy).encode()
+    )
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    failed = _reindex(catalog)
+    assert (failed.state, failed.error_code) == (JobState.FAILED, "invalid_request")
+    assert "20000101T000000000000Z-0000beef" in (failed.error or "")
+    catalog.discard_batch("items", "20000101T000000000000Z-0000beef")
+    assert _reindex(catalog).count == 2

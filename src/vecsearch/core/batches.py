@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue, TypeAdapter
+from pydantic import Field, JsonValue, TypeAdapter, ValidationError
 
 from vecsearch.core.models import MAX_DOCUMENT_ID_LENGTH, DeleteRequest, Document, Strict
 
@@ -30,6 +30,9 @@ class ImportBatch(Strict):
     records_key: str
     count: int
     generation: str | None = None
+    # sha256 of each file when the import was accepted: a changed file fails the batch
+    vectors_sha256: str | None = None
+    records_sha256: str | None = None
 
 
 PendingBatch = Annotated[UpsertBatch | DeleteBatch | ImportBatch, Field(discriminator="kind")]
@@ -43,10 +46,22 @@ class ImportRecord(Strict):
     metadata: dict[str, JsonValue] | None = None
 
 
-IMPORT_RECORDS: TypeAdapter[list[ImportRecord]] = TypeAdapter(list[ImportRecord])
-
-
 def parse_import_records(text: str) -> list[ImportRecord]:
-    """Parse JSON lines (blank lines skipped) in one validation pass; raises pydantic errors."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return IMPORT_RECORDS.validate_json("[" + ",".join(lines) + "]")
+    """One JSON object per '\\n'-separated line, blank lines skipped; ValueError names the line.
+
+    Only '\\n' separates lines: str.splitlines() would also split at U+2028 or NEL, which are
+    ordinary characters inside JSON strings.
+    """
+    records = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(ImportRecord.model_validate_json(line))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(
+                f"line {number}: {where + ': ' if where else ''}{first['msg']}"
+            ) from None
+    return records

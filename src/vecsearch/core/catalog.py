@@ -1,10 +1,12 @@
 """The admin use cases: collections, document batches, reindex jobs, versions and rollback."""
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +22,13 @@ from vecsearch.core.batches import (
     parse_import_records,
 )
 from vecsearch.core.errors import (
+    BatchNotFound,
     CollectionExists,
     CollectionNotFound,
     ConcurrentUpdate,
     DimensionMismatch,
     ImportSourceInvalid,
+    InvalidRequest,
     InvalidVector,
     JobNotFound,
     JobStale,
@@ -226,8 +230,10 @@ class Catalog:
         """Record a bulk import of a float32 .npy matrix plus JSON lines, checked up front."""
         record = self._record(name)
         spec = record.spec
-        vectors = self._import_vectors(request.vectors_key, spec)
-        records = self._import_records(request.records_key)
+        vectors, vectors_sha256 = self._import_vectors(request.vectors_key, spec)
+        records, records_sha256 = self._import_records(request.records_key)
+        if not records:
+            raise ImportSourceInvalid(f"{request.records_key!r} holds no records")
         if len(records) != vectors.shape[0]:
             raise ImportSourceInvalid(
                 f"{request.records_key!r} has {len(records)} records but "
@@ -240,6 +246,8 @@ class Catalog:
             records_key=request.records_key,
             count=len(records),
             generation=record.generation,
+            vectors_sha256=vectors_sha256,
+            records_sha256=records_sha256,
         )
         return self._write_pending(name, batch, len(records))
 
@@ -327,6 +335,14 @@ class Catalog:
         """A job's status; a RUNNING record older than any worker can run reports its outcome."""
         return self._reported(self._job_tagged(name, job_id)[0])
 
+    def discard_batch(self, name: str, batch_id: str) -> None:
+        """Drop a pending batch that can never be applied; BatchNotFound if it is not pending."""
+        self._record(name)
+        key = keys.pending_key(name, batch_id)
+        if not keys.OPAQUE_ID.fullmatch(batch_id) or not self.store.exists(key):
+            raise BatchNotFound(f"no pending batch {batch_id!r} in collection {name!r}")
+        self.store.delete(key)
+
     # versions
 
     def list_versions(self, name: str) -> VersionList:
@@ -409,12 +425,27 @@ class Catalog:
                 + ("" if problem is None else f": {problem}")
             )
 
-    def _import_vectors(self, key: str, spec: CollectionSpec) -> Matrix:
+    def _import_file(self, key: str, expected_sha256: str | None) -> tuple[Path, str]:
+        """The import file's local path and sha256, which must equal expected_sha256 if given."""
         self._import_key(key)
         try:
-            vectors: Matrix = np.load(self.store.local_path(key), mmap_mode="r", allow_pickle=False)
+            path = self.store.local_path(key)
+            with path.open("rb") as stream:
+                digest = hashlib.file_digest(stream, "sha256").hexdigest()
         except KeyNotFound:
             raise ImportSourceInvalid(f"no import file {key!r} in the store") from None
+        except OSError as error:
+            raise ImportSourceInvalid(f"{key!r} is not readable: {error}") from None
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise ImportSourceInvalid(f"{key!r} changed since the import was accepted")
+        return path, digest
+
+    def _import_vectors(
+        self, key: str, spec: CollectionSpec, expected_sha256: str | None = None
+    ) -> tuple[Matrix, str]:
+        path, digest = self._import_file(key, expected_sha256)
+        try:
+            vectors: Matrix = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as error:
             raise ImportSourceInvalid(f"{key!r} is not a readable .npy file: {error}") from None
         if vectors.dtype != np.float32 or vectors.ndim != 2:
@@ -440,21 +471,20 @@ class Catalog:
                     f"{key!r} row {int(flat[0])} has zero length: "
                     f"cosine collection {spec.name!r} needs a direction"
                 )
-        return vectors
+        return vectors, digest
 
-    def _import_records(self, key: str) -> list[ImportRecord]:
-        self._import_key(key)
+    def _import_records(
+        self, key: str, expected_sha256: str | None = None
+    ) -> tuple[list[ImportRecord], str]:
+        path, digest = self._import_file(key, expected_sha256)
         try:
-            text = self.store.local_path(key).read_text(encoding="utf-8")
-        except KeyNotFound:
-            raise ImportSourceInvalid(f"no import file {key!r} in the store") from None
+            text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError) as error:
             raise ImportSourceInvalid(f"{key!r} is not readable UTF-8 text: {error}") from None
         try:
-            return parse_import_records(text)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise ImportSourceInvalid(f"{key!r}: record {first['loc']}: {first['msg']}") from None
+            return parse_import_records(text), digest
+        except ValueError as error:
+            raise ImportSourceInvalid(f"{key!r}: record {error}") from None
 
     def _job_tagged(self, name: str, job_id: str) -> tuple[JobStatus, str]:
         if not keys.OPAQUE_ID.fullmatch(job_id):
@@ -531,9 +561,7 @@ class Catalog:
             pending = self.store.list(keys.pending_prefix(name))
         with self._stage(stages, "apply"):
             for key in pending:
-                batch = PENDING_BATCH.validate_json(self.store.get(key))
-                if batch.generation == record.generation:  # else an earlier collection's leftover
-                    self._apply(documents, batch, spec)
+                self._apply_pending(documents, key, record, spec)
             vectors, ids, metadata = documents.assemble()
             notes.append(f"applied {len(pending)} pending batches: {len(ids)} documents")
         with self._stage(stages, "build"):
@@ -588,6 +616,23 @@ class Catalog:
         except Exception as error:  # the new version is live; leftovers are safe to retry
             notes.append(f"cleanup after promotion incomplete: {error!r}")
 
+    def _apply_pending(
+        self, documents: _Documents, key: str, record: CollectionRecord, spec: CollectionSpec
+    ) -> None:
+        """Apply one pending batch; one that can never apply fails naming itself for discarding."""
+        batch_id = key.rpartition("/")[2].removesuffix(".json")
+        hint = f"pending batch {batch_id!r} cannot be applied (discard it to proceed)"
+        try:
+            batch = PENDING_BATCH.validate_json(self.store.get(key))
+        except ValidationError as error:
+            raise InvalidRequest(f"{hint}: it is unreadable: {error.errors()[0]['msg']}") from None
+        if batch.generation != record.generation:
+            return  # left behind by an earlier collection of this name
+        try:
+            self._apply(documents, batch, spec)
+        except (InvalidRequest, ImportSourceInvalid) as error:
+            raise type(error)(f"{hint}: {error.message}") from None
+
     def _apply(
         self,
         documents: _Documents,
@@ -604,8 +649,8 @@ class Catalog:
         elif isinstance(batch, DeleteBatch):
             documents.delete(batch.ids)
         else:
-            imported = self._import_vectors(batch.vectors_key, spec)
-            records = self._import_records(batch.records_key)
+            imported, _ = self._import_vectors(batch.vectors_key, spec, batch.vectors_sha256)
+            records, _ = self._import_records(batch.records_key, batch.records_sha256)
             if len(records) != imported.shape[0]:
                 raise ImportSourceInvalid(
                     f"{batch.records_key!r} changed since the import was accepted"

@@ -53,6 +53,13 @@ class VersionNotFound(VecsearchError):
     status = 404
 
 
+class BatchNotFound(VecsearchError):
+    """No pending batch with that id (never written, or already indexed or discarded)."""
+
+    code = "batch_not_found"
+    status = 404
+
+
 class JobNotFound(VecsearchError):
     code = "job_not_found"
     status = 404
