@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,6 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 INCREMENTER = """
 import sys
 from pathlib import Path
+from typing import Any
 from vecsearch.adapters.storage.local import LocalDirectoryStore
 from vecsearch.core.store import PreconditionFailed
 
@@ -76,3 +79,23 @@ def test_store_urls(tmp_path: Path) -> None:
     for url in ["file://relative/path", "ftp://x/y", "s3:///no-bucket", str(tmp_path)]:
         with pytest.raises(ValueError, match="store URL"):
             store_from_url(url)
+
+
+def test_a_write_survives_a_concurrent_delete_pruning_its_folder(
+    local_store: LocalDirectoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a delete that prunes the (empty) folder right after the write created it
+    real_mkstemp = tempfile.mkstemp
+    pruned = []
+
+    def mkstemp_after_a_concurrent_prune(**options: Any) -> tuple[int, str]:
+        if not pruned:
+            pruned.append(options["dir"])
+            Path(options["dir"]).rmdir()
+        return real_mkstemp(**options)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_after_a_concurrent_prune)
+    # when the write goes on, then it lands anyway
+    local_store.put_if_absent("collections/c/pending/b1.json", b"batch")
+    assert pruned
+    assert local_store.get("collections/c/pending/b1.json") == b"batch"

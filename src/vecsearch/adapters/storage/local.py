@@ -13,6 +13,7 @@ from vecsearch.core.store import KeyNotFound, PreconditionFailed
 
 LOCK_FILE = ".vecsearch.lock"
 TEMP_PREFIX = ".tmp-"
+TEMP_FILE_ATTEMPTS = 5
 
 
 class LocalDirectoryStore:
@@ -53,8 +54,7 @@ class LocalDirectoryStore:
         """Write via a temporary file and os.replace: readers see the old or new bytes."""
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+            handle, temporary = self._temporary_beside(path)
             try:
                 with os.fdopen(handle, "wb") as stream:
                     stream.write(data)
@@ -66,6 +66,22 @@ class LocalDirectoryStore:
                 raise
         except OSError as error:
             raise StorageError(f"writing {key!r} failed: {error}") from error
+
+    @staticmethod
+    def _temporary_beside(path: Path) -> tuple[int, str]:
+        """A new temporary file in path's folder, created if missing.
+
+        delete() prunes folders it empties, so one may vanish between mkdir and mkstemp: retry.
+        """
+        attempts_left = TEMP_FILE_ATTEMPTS
+        while True:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+            except FileNotFoundError:
+                attempts_left -= 1
+                if attempts_left == 0:
+                    raise
 
     def put_if_absent(self, key: str, data: bytes) -> None:
         """Create the object; PreconditionFailed if it exists (checked under a file lock)."""
