@@ -323,7 +323,7 @@ def test_search_may_only_read_the_collections_prefix(standalone: dict):
         json.dumps({"Fn::Sub": bucket_arn}): {"s3:ListBucket"},
     }
     (listing,) = [s for s in allow_statements(template) if s["Action"] == ["s3:ListBucket"]]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "collections/*"}}
+    assert listing["Condition"] == {"StringLikeIfExists": {"s3:prefix": "collections/*"}}
     actions = {a for s in allow_statements(template) for a in as_list(s["Action"])}
     assert not {action for action in actions if action.startswith(("lambda:", "sqs:"))}
 
@@ -338,6 +338,10 @@ def test_admin_reads_and_writes_collections_reads_imports_and_invokes_only_the_w
         },
         json.dumps({"Fn::Sub": "${IndexBucket.Arn}/imports/*"}): {"s3:GetObject"},
         json.dumps({"Fn::GetAtt": ["IndexBucket", "Arn"]}): {"s3:ListBucket"},
+    }
+    (listing,) = [s for s in allow_statements(template) if s["Action"] == ["s3:ListBucket"]]
+    assert listing["Condition"] == {
+        "StringLikeIfExists": {"s3:prefix": ["collections/*", "imports/*"]}
     }
     (invoke,) = [s for s in allow_statements(template) if "lambda:InvokeFunction" in s["Action"]]
     (worker,) = [
