@@ -759,3 +759,14 @@ def test_a_stored_batch_that_can_never_apply_is_named_and_can_be_discarded(
     assert "20000101T000000000000Z-0000beef" in (failed.error or "")
     catalog.discard_batch("items", "20000101T000000000000Z-0000beef")
     assert _reindex(catalog).count == 2
+
+
+def test_the_metadata_limit_counts_utf8_bytes(local_store: LocalDirectoryStore) -> None:
+    # {"t":"éééé"} is 16 bytes of UTF-8 (32 if each é were counted as an ASCII escape)
+    catalog = Catalog(local_store, limits=Limits(max_metadata_bytes=16))
+    catalog.create_collection(CollectionSpec(name="items", dimension=1))
+    fits = Document(id="fits", vector=[1.0], metadata={"t": "éééé"})
+    assert catalog.upsert("items", UpsertRequest(documents=[fits])).count == 1
+    over = Document(id="over", vector=[1.0], metadata={"t": "ééééé"})
+    with pytest.raises(PayloadTooLarge, match="18 bytes"):
+        catalog.upsert("items", UpsertRequest(documents=[over]))

@@ -2,9 +2,9 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from vecsearch.core.models import MAX_DOCUMENT_ID_LENGTH, DeleteRequest, Document, Strict
+from vecsearch.core.models import DeleteRequest, Document, DocumentId, DocumentMetadata, Strict
 
 
 class UpsertBatch(Strict):
@@ -42,8 +42,8 @@ PENDING_BATCH: TypeAdapter[UpsertBatch | DeleteBatch | ImportBatch] = TypeAdapte
 class ImportRecord(Strict):
     """One line of a bulk-import records file: the id and metadata of the matching vector row."""
 
-    id: Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]
-    metadata: dict[str, JsonValue] | None = None
+    id: DocumentId
+    metadata: DocumentMetadata = None
 
 
 def parse_import_records(text: str) -> list[ImportRecord]:

@@ -397,7 +397,8 @@ class Catalog:
     def _check_metadata_size(self, doc_id: str, metadata: dict[str, JsonValue] | None) -> None:
         if metadata is None:
             return
-        size = len(json.dumps(metadata, separators=(",", ":")).encode())
+        text = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+        size = len(text.encode("utf-8", "surrogatepass"))  # a lone surrogate must not crash
         if size > self.limits.max_metadata_bytes:
             raise PayloadTooLarge(
                 f"document {doc_id!r} has {size} bytes of metadata, "

@@ -6,7 +6,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_DOCUMENT_ID_LENGTH = 256
@@ -64,6 +72,41 @@ def _finite_components(vector: list[float]) -> list[float]:
 
 Vector = Annotated[list[float], Field(min_length=1, max_length=MAX_DIMENSION)]
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable_id(doc_id: str) -> str:
+    if not doc_id.strip():
+        raise ValueError("id must not be blank")
+    if CONTROL_CHARACTERS.search(doc_id):
+        raise ValueError("id must not hold control characters (newlines, NUL, ...)")
+    return doc_id
+
+
+def _finite_json(value: JsonValue, where: str = "metadata") -> JsonValue:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is {value}: metadata numbers must be finite")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite_json(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            _finite_json(item, f"{where}[{position}]")
+    return value
+
+
+def _finite_metadata(metadata: dict[str, JsonValue] | None) -> dict[str, JsonValue] | None:
+    if metadata is not None:
+        _finite_json(metadata)
+    return metadata
+
+
+DocumentId = Annotated[
+    str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH), AfterValidator(_printable_id)
+]
+# NaN and Infinity parse from JSON bodies but cannot be stored as JSON: refuse them.
+DocumentMetadata = Annotated[dict[str, JsonValue] | None, AfterValidator(_finite_metadata)]
+
 
 class CollectionSpec(Strict):
     name: str
@@ -82,9 +125,9 @@ class CollectionSpec(Strict):
 
 
 class Document(Strict):
-    id: Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]
+    id: DocumentId
     vector: Vector
-    metadata: dict[str, JsonValue] | None = None
+    metadata: DocumentMetadata = None
 
     @field_validator("vector", mode="before")
     @classmethod
@@ -106,10 +149,7 @@ class UpsertRequest(Strict):
 
 
 class DeleteRequest(Strict):
-    ids: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]],
-        Field(min_length=1),
-    ]
+    ids: Annotated[list[DocumentId], Field(min_length=1)]
 
 
 class ImportRequest(Strict):
