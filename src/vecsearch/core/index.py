@@ -283,7 +283,7 @@ def _trained_ivf(
     if nlist < spec.nlist:
         notes.append(
             f"nlist clamped from {spec.nlist} to {nlist}: {training_rows} training rows allow "
-            f"at most {MIN_POINTS_PER_LIST} points per list"
+            f"at least {MIN_POINTS_PER_LIST} points per list"
         )
     nprobe = min(spec.nprobe, nlist)
     if nprobe < spec.nprobe:
