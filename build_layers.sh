@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build, slim, verify and zip the Lambda layers: ./build_layers.sh [--arch arm64|x86_64]
-# [--builder pip|docker] [--force] [--no-emulate] [--clean] [LAYER...]
+# [--builder pip|docker] [--force] [--no-verify] [--no-emulate] [--clean] [LAYER...]
 # This script only finds python3.13 and hands over to the project's CLI (python -m layerkit).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,7 +20,5 @@ if [[ -z "$python" ]]; then
 fi
 
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-if [[ "${1:-}" == "--clean" ]]; then
-    exec "$python" -m layerkit clean
-fi
+# --clean may come anywhere: it cleans first, then builds only the layers named (if any)
 exec "$python" -m layerkit build "$@"

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -23,7 +24,9 @@ from layerkit.targets import PYTHON_TAG, PYTHON_VERSION, Target
 LAYER_PREFIX = "/opt/python"
 DOCKER_IMAGE = "public.ecr.aws/sam/build-python3.13"
 # Sources whose change must invalidate cached builds (what the build does to the files).
-RECIPE_MODULES = ("build.py", "slim.py", "pack.py", "manifest.py")
+RECIPE_MODULES = ("build.py", "slim.py", "pack.py", "manifest.py", "elf.py", "pins.py")
+# pip --target's console scripts: their shebang names the building interpreter
+PIP_SCRIPTS = frozenset({"python/bin"})
 
 
 class Builder(StrEnum):
@@ -80,7 +83,7 @@ def _paths_under(out: Path, name: str, requirements: Path) -> LayerPaths:
 
 
 def cache_key(paths: LayerPaths, target: Target, builder: Builder) -> str:
-    """Hash of everything a build depends on: requirements, arch, python, tags, builder, recipe."""
+    """Hash of what a build depends on: requirements, target, builder, pip, strip tool, recipe."""
     recipe = Path(__file__).parent
     inputs = {
         "requirements": pack.file_sha256(paths.requirements),
@@ -88,6 +91,10 @@ def cache_key(paths: LayerPaths, target: Target, builder: Builder) -> str:
         "python": PYTHON_VERSION,
         "platform_tags": list(target.platform_tags),
         "builder": builder.value,
+        "installer": DOCKER_IMAGE
+        if builder is Builder.DOCKER
+        else f"pip {metadata.version('pip')}",
+        "strip_tool": target.strip_command(),
         "recipe": {name: pack.file_sha256(recipe / name) for name in RECIPE_MODULES},
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
@@ -104,7 +111,7 @@ def cached_manifest(paths: LayerPaths, key: str) -> LayerManifest | None:
     return manifest
 
 
-def pip_install_command(paths: LayerPaths, target: Target, python_dir: str) -> list[str]:
+def pip_install_command(target: Target, python_dir: str) -> list[str]:
     """The pip command that installs exactly the pinned binary wheels for `target`."""
     command = [
         "install",
@@ -134,7 +141,7 @@ def install_with_pip(paths: LayerPaths, target: Target) -> None:
         sys.executable,
         "-m",
         "pip",
-        *pip_install_command(paths, target, str(paths.python_dir)),
+        *pip_install_command(target, str(paths.python_dir)),
         str(paths.requirements),
         "--report",
         str(paths.pip_report),
@@ -172,7 +179,7 @@ def install_with_docker(paths: LayerPaths, target: Target) -> None:
         "python3.13",
         "-m",
         "pip",
-        *pip_install_command(paths, target, f"/out/{paths.name}/python"),
+        *pip_install_command(target, f"/out/{paths.name}/python"),
         "/layer/requirements.txt",
         "--report",
         f"/out/{paths.pip_report.name}",
@@ -215,11 +222,11 @@ def check_installed_versions(python_dir: Path, pins: dict[str, str]) -> None:
         raise BuildError(f"installed versions differ from the pins: {details}")
 
 
-def zipped_bytes(folder: Path) -> int:
-    """Size of a deterministic zip of `folder`, made in a temporary file."""
+def zipped_bytes(folder: Path, *, skip: frozenset[str] = frozenset()) -> int:
+    """Size of a deterministic zip of `folder` (less the folders `skip` names), made aside."""
     with tempfile.TemporaryDirectory() as scratch:
         measured = Path(scratch, "measure.zip")
-        pack.pack_zip(folder, measured)
+        pack.pack_zip(folder, measured, skip=skip)
         return measured.stat().st_size
 
 
@@ -253,9 +260,11 @@ def _build_into(
     installer = install_with_docker if builder is Builder.DOCKER else install_with_pip
     installer(paths, target)
     check_installed_versions(paths.python_dir, pins)
-    unzipped_before = pack.tree_bytes(paths.folder)
-    zipped_before = zipped_bytes(paths.folder)
+    slim.rewrite_records(paths.python_dir)  # drops the bin/ scripts' interpreter-dependent lines
+    unzipped_installed = pack.tree_bytes(paths.folder, skip=PIP_SCRIPTS)
+    zipped_installed = zipped_bytes(paths.folder, skip=PIP_SCRIPTS)
     slimming = slim.slim(paths.python_dir, target.strip_command(), LAYER_PREFIX)
+    unzipped_slimmed = pack.tree_bytes(paths.folder) - slim.bytecode_bytes(paths.python_dir)
     inner_name = manifest_name(paths.name)
     manifest = LayerManifest(
         layer=paths.name,
@@ -268,14 +277,16 @@ def _build_into(
         content_sha256=pack.tree_sha256(paths.python_dir, exclude=frozenset({inner_name})),
         slimming=slimming,
         sizes=SizeRecord(
-            unzipped_before_slimming=unzipped_before,
-            zipped_before_slimming=zipped_before,
-            unzipped_after_slimming=pack.tree_bytes(paths.folder),
+            unzipped_installed=unzipped_installed,
+            zipped_installed=zipped_installed,
+            unzipped_slimmed_without_bytecode=unzipped_slimmed,
+            unzipped_shipped=0,
         ),
     )
     manifest.write(paths.python_dir / inner_name)
+    manifest.sizes.unzipped_shipped = pack.tree_bytes(paths.folder)
     pack.pack_zip(paths.folder, paths.zip)
-    manifest.sizes.zipped_after_slimming = paths.zip.stat().st_size
+    manifest.sizes.zipped_shipped = paths.zip.stat().st_size
     manifest.zip_sha256 = pack.file_sha256(paths.zip)
     manifest.write(paths.manifest)
     return manifest

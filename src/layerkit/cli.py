@@ -9,6 +9,7 @@ from pathlib import Path
 
 from layerkit.build import Builder, BuildError, build_layer, clean, layer_names, layer_paths
 from layerkit.manifest import LayerManifest
+from layerkit.pins import PinError
 from layerkit.targets import Arch, target
 
 MIB = 1024 * 1024
@@ -26,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="ignore a matching cached build")
     build.add_argument("--no-verify", action="store_true", help="skip verification after building")
     build.add_argument("--no-emulate", action="store_true", help="verify without the smoke import")
+    build.add_argument(
+        "--clean",
+        action="store_true",
+        help="first remove build outputs, .serverless/ and ~/.cache/serverless-python-requirements;"
+        " then build only the layers named (none named: only clean)",
+    )
 
     verify = commands.add_parser("verify", help="verify layers and function packages")
     verify.add_argument("--arch", choices=[arch.value for arch in Arch], default=Arch.ARM64.value)
@@ -52,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(root: Path, arguments: argparse.Namespace) -> int:
+    if arguments.clean:
+        for path in clean(root, Path.home()):
+            print(f"removed {path}")
+        if not arguments.layers:
+            return 0
     build_target = target(arguments.arch)
     names: list[str] = arguments.layers or layer_names(root)
     for name in names:
@@ -59,7 +71,7 @@ def _build(root: Path, arguments: argparse.Namespace) -> int:
             manifest, cached = build_layer(
                 root, name, build_target, Builder(arguments.builder), force=arguments.force
             )
-        except BuildError as error:
+        except (BuildError, PinError) as error:
             print(f"layer {name}: {error}", file=sys.stderr)
             return 1
         print(_size_line(manifest, layer_paths(root, name, build_target).zip, cached=cached))
@@ -74,10 +86,11 @@ def _size_line(manifest: LayerManifest, zip_path: Path, *, cached: bool) -> str:
     return (
         f"layer {manifest.layer} ({manifest.arch}, python{manifest.python})"
         f"{' [cached]' if cached else ''}: {zip_path}\n"
-        f"  unzipped {sizes.unzipped_before_slimming / MIB:.1f} MiB -> "
-        f"{sizes.unzipped_after_slimming / MIB:.1f} MiB after slimming; "
-        f"zipped {sizes.zipped_before_slimming / MIB:.1f} MiB -> "
-        f"{(sizes.zipped_after_slimming or 0) / MIB:.1f} MiB; sha256 {manifest.zip_sha256}"
+        f"  installed {sizes.unzipped_installed / MIB:.1f} MiB unzipped "
+        f"({sizes.zipped_installed / MIB:.1f} MiB zipped) -> slimmed "
+        f"{sizes.unzipped_slimmed_without_bytecode / MIB:.1f} MiB (both without bytecode) -> "
+        f"shipped with bytecode {sizes.unzipped_shipped / MIB:.1f} MiB unzipped, "
+        f"{(sizes.zipped_shipped or 0) / MIB:.1f} MiB zipped\n  sha256 {manifest.zip_sha256}"
     )
 
 

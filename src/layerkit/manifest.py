@@ -1,4 +1,4 @@
-"""The layer manifest: what went into a layer, and how big it is before and after slimming."""
+"""The layer manifest: what went into a layer, and how big it is as installed and as shipped."""
 
 from __future__ import annotations
 
@@ -29,19 +29,25 @@ class SlimmingRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     removed: dict[str, int]
-    removed_bytes: int
     strip_tool: str | None
     stripped_files: int
     compiled_files: int
 
 
 class SizeRecord(BaseModel):
-    """Unzipped and zipped bytes of the layer before and after slimming."""
+    """Bytes of the layer as pip installs it, slimmed, and as shipped.
 
-    unzipped_before_slimming: int
-    zipped_before_slimming: int
-    unzipped_after_slimming: int
-    zipped_after_slimming: int | None = None
+    "installed" is pip's files (installed with --no-compile, so no bytecode) less pip's bin/
+    scripts and their RECORD lines, which depend on the building interpreter's path; "slimmed"
+    is after removing and stripping, still without bytecode (so the two compare like with like);
+    "shipped" adds the precompiled unchecked-hash bytecode and the manifest: what the zip holds.
+    """
+
+    unzipped_installed: int
+    zipped_installed: int
+    unzipped_slimmed_without_bytecode: int
+    unzipped_shipped: int
+    zipped_shipped: int | None = None
 
 
 class LayerManifest(BaseModel):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -64,16 +68,14 @@ REMOVAL_RULES: tuple[RemovalRule, ...] = (
 )
 
 
-def remove_unneeded(python_dir: Path) -> tuple[dict[str, int], int]:
-    """Apply REMOVAL_RULES under `python_dir`; return removed entries per rule and bytes freed."""
+def remove_unneeded(python_dir: Path) -> dict[str, int]:
+    """Apply REMOVAL_RULES under `python_dir`; return the removed entries per rule."""
     counts = {rule.name: 0 for rule in REMOVAL_RULES}
-    freed = 0
     for folder, dir_names, file_names in os.walk(python_dir, topdown=True):
         for dir_name in list(dir_names):
             path = Path(folder, dir_name)
             rule = _matching_rule(path.relative_to(python_dir), is_dir=True)
             if rule is not None:
-                freed += sum(file.stat().st_size for file in regular_files(path))
                 shutil.rmtree(path)
                 dir_names.remove(dir_name)
                 counts[rule.name] += 1
@@ -81,11 +83,10 @@ def remove_unneeded(python_dir: Path) -> tuple[dict[str, int], int]:
             path = Path(folder, file_name)
             rule = _matching_rule(path.relative_to(python_dir), is_dir=False)
             if rule is not None:
-                freed += path.stat().st_size
                 path.unlink()
                 counts[rule.name] += 1
     _remove_empty_folders(python_dir)
-    return counts, freed
+    return counts
 
 
 def _matching_rule(relative: Path, *, is_dir: bool) -> RemovalRule | None:
@@ -129,12 +130,31 @@ def compile_bytecode(python_dir: Path, install_prefix: str) -> int:
 
     Zip extraction loses mtimes, so timestamp-validated pycs would all look stale on Lambda.
     """
+    _compileall(python_dir, install_prefix).check_returncode()
+    sources = [path for path in regular_files(python_dir) if path.suffix == ".py"]
+    missing = [source for source in sources if not cached_bytecode(source).is_file()]
+    if missing:
+        raise RuntimeError(f"compileall wrote no bytecode for {missing[0]} ({len(missing)} files)")
+    return len(sources)
+
+
+def bytecode_bytes(python_dir: Path) -> int:
+    """Bytes of all the files in `__pycache__` folders under `python_dir`."""
+    return sum(
+        path.stat().st_size
+        for path in regular_files(python_dir)
+        if path.parent.name == "__pycache__"
+    )
+
+
+def _compileall(python_dir: Path, install_prefix: str) -> subprocess.CompletedProcess[bytes]:
     if sys.version_info[:2] != (3, 13):
         raise RuntimeError("bytecode must be compiled by python3.13 (the Lambda runtime's version)")
     environment = {
         key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"
     }
-    subprocess.run(
+    # -d: the same file names in the bytecode wherever the build happens
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -148,28 +168,59 @@ def compile_bytecode(python_dir: Path, install_prefix: str) -> int:
             install_prefix,
             str(python_dir),
         ],
-        check=True,
+        check=False,
+        stdout=subprocess.DEVNULL,
         env=environment,
     )
-    sources = [path for path in regular_files(python_dir) if path.suffix == ".py"]
-    missing = [source for source in sources if not _cached_bytecode(source).is_file()]
-    if missing:
-        raise RuntimeError(f"compileall wrote no bytecode for {missing[0]} ({len(missing)} files)")
-    return len(sources)
 
 
-def _cached_bytecode(source: Path) -> Path:
+def cached_bytecode(source: Path) -> Path:
+    """Where python3.13 looks for the bytecode of `source`."""
     return source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
 
 
+def rewrite_records(python_dir: Path) -> None:
+    """Make each dist-info RECORD describe the slimmed files.
+
+    Entries of removed files (and of files outside the layer, like pip's bin/ scripts whose
+    hashes depend on the building interpreter's path) are dropped, stripped files rehashed and
+    the precompiled bytecode listed, so RECORD never lies and the zip is reproducible.
+    """
+    for record in sorted(python_dir.glob("*.dist-info/RECORD")):
+        record_name = record.relative_to(python_dir).as_posix()
+        listed: dict[str, None] = {}
+        for row in csv.reader(io.StringIO(record.read_text(encoding="utf-8"))):
+            path = python_dir / row[0]
+            if row[0] == record_name:
+                continue
+            if not path.resolve().is_relative_to(python_dir.resolve()) or not path.is_file():
+                continue
+            listed[row[0]] = None
+            if path.suffix == ".py" and cached_bytecode(path).is_file():
+                listed[cached_bytecode(path).relative_to(python_dir).as_posix()] = None
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerows(
+            [name, _record_hash(python_dir / name), (python_dir / name).stat().st_size]
+            for name in listed
+        )
+        writer.writerow([record_name, "", ""])
+        record.write_text(text.getvalue(), encoding="utf-8")
+
+
+def _record_hash(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def slim(python_dir: Path, strip: str | None, install_prefix: str) -> SlimmingRecord:
-    """Remove, strip and precompile in that order; report what was done."""
-    removed, freed = remove_unneeded(python_dir)
+    """Remove, strip, precompile and rewrite RECORDs in that order; report what was done."""
+    removed = remove_unneeded(python_dir)
     stripped = strip_shared_objects(python_dir, strip)
     compiled = compile_bytecode(python_dir, install_prefix)
+    rewrite_records(python_dir)
     return SlimmingRecord(
         removed=removed,
-        removed_bytes=freed,
         strip_tool=Path(strip).name if strip else None,
         stripped_files=stripped,
         compiled_files=compiled,

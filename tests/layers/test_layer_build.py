@@ -1,7 +1,12 @@
 """Building: pins, hashes, wheels for the right target, slimming, deterministic zips, cache keys."""
 
+import base64
+import csv
+import hashlib
+import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -48,8 +53,13 @@ def test_manifest_records_pins_wheels_and_sizes(arm64_layers, layer):
         assert wheel.wheel.endswith("-any.whl") or "aarch64" in wheel.wheel
     assert manifest.zip_sha256 == file_sha256(paths.zip)
     sizes = manifest.sizes
-    assert sizes.zipped_after_slimming == paths.zip.stat().st_size
-    assert 0 < sizes.zipped_before_slimming < sizes.unzipped_before_slimming
+    assert sizes.zipped_shipped == paths.zip.stat().st_size
+    assert 0 < sizes.zipped_installed < sizes.unzipped_installed
+    # installed and slimmed both exclude bytecode, so slimming never looks like growth
+    assert sizes.unzipped_slimmed_without_bytecode < sizes.unzipped_installed
+    assert sizes.unzipped_slimmed_without_bytecode < sizes.unzipped_shipped
+    with zipfile.ZipFile(paths.zip) as archive:
+        assert sum(entry.file_size for entry in archive.infolist()) == sizes.unzipped_shipped
     # the copy inside the zip describes the same build
     with zipfile.ZipFile(paths.zip) as archive:
         inner = LayerManifest.model_validate_json(archive.read(f"python/{manifest_name(layer)}"))
@@ -85,6 +95,14 @@ def test_slimming_removed_what_the_rules_name_and_left_bytecode(arm64_layers):
     assert leftovers == []
     sources = [name for name in names if name.endswith(".py")]
     assert sources
+    # every RECORD lists exactly the files its distribution left, with their slimmed hashes
+    for record in paths.python_dir.glob("*.dist-info/RECORD"):
+        for row in csv.reader(record.read_text().splitlines()):
+            listed = paths.python_dir / row[0]
+            assert listed.is_file(), row[0]
+            if row[1]:
+                digest = base64.urlsafe_b64encode(hashlib.sha256(listed.read_bytes()).digest())
+                assert row[1] == "sha256=" + digest.rstrip(b"=").decode(), row[0]
     for source in sources:
         folder, _, module = source.rpartition("/")
         assert f"{folder}/__pycache__/{module[:-3]}.cpython-313.pyc" in names
@@ -125,11 +143,28 @@ def test_cache_is_reused_only_for_unchanged_inputs(tmp_path):
     assert cache_key(paths, arm64, Builder.DOCKER) != key
     paths.requirements.write_text(paths.requirements.read_text() + "# changed\n")
     assert cache_key(paths, arm64, Builder.PIP) != key
+    # changed requirements rebuild
+    _, cached = build_layer(root, "pydantic", arm64)
+    assert not cached
     # a zip that no longer matches its manifest is never reused
-    paths.requirements.write_text(paths.requirements.read_text().removesuffix("# changed\n"))
     paths.zip.write_bytes(b"tampered")
     _, cached = build_layer(root, "pydantic", arm64)
     assert not cached
+
+
+def test_cache_key_covers_pip_strip_tool_and_slimming_code(tmp_path, monkeypatch):
+    root = _project_with_pydantic_layer(tmp_path)
+    arm64 = target("arm64")
+    paths = layer_paths(root, "pydantic", arm64)
+    key = cache_key(paths, arm64, Builder.PIP)
+    assert {"elf.py", "pins.py", "slim.py"} <= set(build.RECIPE_MODULES)
+    with monkeypatch.context() as patch:
+        patch.setattr(build.metadata, "version", lambda name: "0.1")
+        assert cache_key(paths, arm64, Builder.PIP) != key
+    with monkeypatch.context() as patch:
+        patch.setattr(type(arm64), "strip_command", lambda self: None)
+        assert cache_key(paths, arm64, Builder.PIP) != key
+    assert cache_key(paths, arm64, Builder.PIP) == key
 
 
 def test_resolver_fallback_to_another_version_fails_the_build(tmp_path):
@@ -155,8 +190,11 @@ def test_requirements_must_be_exact_hashed_pins(tmp_path, line, problem):
 
 
 def test_docker_builder_without_an_engine_fails_clearly(tmp_path):
-    engine = subprocess.run(["docker", "info"], capture_output=True, check=False)
-    if engine.returncode == 0:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "info"], capture_output=True, check=False).returncode == 0
+    ):
         pytest.skip("a Docker engine answers here")
     root = _project_with_pydantic_layer(tmp_path)
     with pytest.raises(BuildError, match="needs a running Docker engine"):
@@ -208,3 +246,75 @@ def test_a_failed_build_keeps_the_last_good_build_intact(tmp_path, monkeypatch):
     monkeypatch.undo()
     _, cached = build_layer(root, "pydantic", arm64)
     assert cached
+
+
+def test_faiss_layer_is_identical_whatever_interpreter_path_builds_it(tmp_path, arm64_layers):
+    # pip writes the building interpreter's path into bin/ scripts and their hashes into RECORD:
+    # build again with a python3.13 at another path (a pip-less venv borrowing .venv's packages)
+    other = tmp_path / "another-interpreter"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other)], check=True)
+    root = tmp_path / "project"
+    (root / "layers" / "faiss").mkdir(parents=True)
+    shutil.copy(arm64_layers["faiss"].requirements, root / "layers" / "faiss" / "requirements.txt")
+    site_packages = next(Path(sys.prefix, "lib").glob("python3.13/site-packages"))
+    subprocess.run(
+        [other / "bin" / "python", "-m", "layerkit", "--root", str(root), "build", "--no-verify",
+         "faiss"],
+        check=True, env={**os.environ, "PYTHONPATH": f"{REPO / 'src'}:{site_packages}"},
+    )  # fmt: skip
+    rebuilt = layer_paths(root, "faiss", target("arm64"))
+    assert file_sha256(rebuilt.zip) == file_sha256(arm64_layers["faiss"].zip)
+    assert (
+        LayerManifest.read(rebuilt.manifest).content_sha256
+        == LayerManifest.read(arm64_layers["faiss"].manifest).content_sha256
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("pydantic>=2.14.4     --hash=sha256:" + "0" * 64, "'pydantic>=2.14.4' is not pinned"),
+        ("pydantic==2.14.4", "'pydantic==2.14.4' has no --hash"),
+        ("pydantic=>2 --hash=sha256:" + "0" * 64, "'pydantic=>2' is not a requirement"),
+    ],
+)
+def test_cli_build_reports_bad_requirements_without_a_traceback(tmp_path, line, message):
+    (tmp_path / "layers" / "pydantic").mkdir(parents=True)
+    (tmp_path / "layers" / "pydantic" / "requirements.txt").write_text(line + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "layerkit", "--root", str(tmp_path), "build", "pydantic"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["--clean"], ["--arch", "arm64", "--clean"]])
+def test_clean_works_anywhere_among_the_arguments(tmp_path, arguments):
+    root, home = tmp_path / "project", tmp_path / "home"
+    (root / "build" / "layers" / "arm64").mkdir(parents=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "layerkit", "--root", str(root), "build", *arguments],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), "HOME": str(home)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not (root / "build" / "layers").exists()
+
+
+def test_clean_with_layer_names_cleans_then_builds_them(tmp_path):
+    root = _project_with_pydantic_layer(tmp_path / "project")
+    stale = root / "build" / "layers" / "arm64" / "stale.zip"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    result = subprocess.run(
+        [sys.executable, "-m", "layerkit", "--root", str(root), "build", "--clean",
+         "--no-verify", "pydantic"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), "HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert layer_paths(root, "pydantic", target("arm64")).zip.is_file()
