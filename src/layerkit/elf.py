@@ -28,10 +28,10 @@ class ElfFacts:
     """What the dynamic loader needs to load one ELF file."""
 
     machine: str
-    soname: str | None
     needed: tuple[str, ...]
     # (library that must provide it, version name), e.g. ("libc.so.6", "GLIBC_2.27")
     version_needs: tuple[tuple[str, str], ...]
+    search_paths: tuple[str, ...] = ()  # DT_RPATH and DT_RUNPATH entries, e.g. "$ORIGIN/../x.libs"
 
 
 def binary_kind(path: Path) -> str | None:
@@ -58,19 +58,26 @@ def read_elf(path: Path) -> ElfFacts:
     with path.open("rb") as stream:
         elf = ELFFile(stream)
         needed: list[str] = []
-        soname: str | None = None
         version_needs: list[tuple[str, str]] = []
+        search_paths: list[str] = []
         for section in elf.iter_sections():
             if isinstance(section, DynamicSection):
                 for tag in section.iter_tags():
                     if tag.entry.d_tag == "DT_NEEDED":
                         needed.append(tag.needed)  # type: ignore[attr-defined]
-                    elif tag.entry.d_tag == "DT_SONAME":
-                        soname = tag.soname  # type: ignore[attr-defined]
+                    elif tag.entry.d_tag == "DT_RPATH":
+                        search_paths.extend(tag.rpath.split(":"))  # type: ignore[attr-defined]
+                    elif tag.entry.d_tag == "DT_RUNPATH":
+                        search_paths.extend(tag.runpath.split(":"))  # type: ignore[attr-defined]
             elif isinstance(section, GNUVerNeedSection):
                 for verneed, auxiliaries in section.iter_versions():
                     version_needs.extend((str(verneed.name), str(aux.name)) for aux in auxiliaries)
-        return ElfFacts(str(elf["e_machine"]), soname, tuple(needed), tuple(version_needs))
+        return ElfFacts(
+            str(elf["e_machine"]),
+            tuple(needed),
+            tuple(version_needs),
+            tuple(search_paths),
+        )
 
 
 def parses_as_elf(path: Path) -> bool:

@@ -27,6 +27,7 @@ SYSROOT_PACKAGES = ("python3.13", "libstdc++6")
 QEMU = "qemu-aarch64-static"
 QEMU_CPU = "neoverse-n1"  # Graviton2; qemu's default CPU model is several times slower
 SMOKE_MODULES = ("numpy", "faiss", "pydantic")
+SMOKE_TIMEOUT_SECONDS = 600.0  # the emulated faiss import takes seconds; a hang must not block
 TIMING = re.compile(r"import_seconds=([\d.]+) total_seconds=([\d.]+)")
 
 
@@ -43,11 +44,12 @@ class SmokeResult:
     stdout: str
     stderr: str
     wall_seconds: float
+    timed_out: bool = False
 
     @property
     def passed(self) -> bool:
         """Judged by exit status and our own success line, never by error text."""
-        return self.returncode == 0 and smoke.SUCCESS_LINE in self.stdout
+        return not self.timed_out and self.returncode == 0 and smoke.SUCCESS_LINE in self.stdout
 
     @property
     def import_seconds(self) -> float | None:
@@ -150,7 +152,28 @@ def run_smoke(
     command = smoke_command(target, roots, modules, cache_dir)
     environment = {"PATH": os.environ.get("PATH", ""), "QEMU_CPU": QEMU_CPU, "LANG": "C.UTF-8"}
     started = time.perf_counter()
-    result = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(
+            command,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=SMOKE_TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired as expired:
+        return SmokeResult(
+            command,
+            -1,
+            _text(expired.stdout),
+            _text(expired.stderr),
+            time.perf_counter() - started,
+            timed_out=True,
+        )
     return SmokeResult(
         command, result.returncode, result.stdout, result.stderr, time.perf_counter() - started
     )
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""

@@ -8,6 +8,7 @@ then each layer's python/ folder). Prints SUCCESS_LINE and the timings on succes
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 
@@ -17,7 +18,7 @@ SUCCESS_LINE = "layerkit smoke test passed"
 def _import_from(name: str, roots: list[str]) -> object:
     module = importlib.import_module(name)
     origin = getattr(module, "__file__", None) or ""
-    if not any(origin.startswith(root) for root in roots):
+    if not any(origin.startswith(os.path.join(root, "")) for root in roots):
         raise ImportError(f"{name} came from {origin}, not from the packages under test")
     return module
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from elftools.common.exceptions import ELFError
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from pydantic import ValidationError
 
 from layerkit import emulate
-from layerkit.distributions import Distribution, installed_distributions
-from layerkit.elf import binary_kind, read_elf, symbol_version
+from layerkit.distributions import Distribution, MetadataError, scan_distributions
+from layerkit.elf import ElfFacts, binary_kind, read_elf, symbol_version
 from layerkit.manifest import LayerManifest
 from layerkit.pack import regular_files, tree_bytes
+from layerkit.slim import cached_bytecode
 from layerkit.targets import PYTHON_VERSION, Target
 
 UNZIPPED_LIMIT = 262_144_000  # function + all its layers, unzipped
@@ -62,6 +65,10 @@ RUNTIME_DISTRIBUTIONS = frozenset(
 )
 EXTENSION_TAG = re.compile(r"\.(cpython-\d+[a-z]*-[^.]+)\.so$")
 NOT_IMPORTABLE = {"bin", "__pycache__"}
+# Lambda's LD_LIBRARY_PATH includes /var/task, /var/task/lib and /opt/lib (relative to the roots)
+LIBRARY_DIRS: dict[str, tuple[str, ...]] = {"layer": ("lib",), "function": (".", "lib")}
+UNCHECKED_HASH_PYC = 0b01  # PEP 552 flags: hash-based, not checked against the source
+PackageKind = Literal["layer", "function"]
 
 
 class Severity(StrEnum):
@@ -87,7 +94,7 @@ class PackageFacts:
     """A layer or function package opened for verification."""
 
     label: str
-    kind: str  # "layer" or "function"
+    kind: PackageKind
     source: Path
     content_root: Path  # what the zip's root holds (a layer's python/ lies in it)
     path_entry: Path  # the folder Lambda puts on sys.path (/opt/python or /var/task)
@@ -95,6 +102,7 @@ class PackageFacts:
     unzipped_bytes: int = 0
     breakdown: list[tuple[str, int]] = field(default_factory=list)
     distributions: dict[str, Distribution] = field(default_factory=dict)
+    metadata_problems: list[MetadataError] = field(default_factory=list)
     top_level: set[str] = field(default_factory=set)
 
     def relative(self, path: Path) -> str:
@@ -155,6 +163,7 @@ class VerifyReport:
                 "passed": self.smoke.passed,
                 "command": self.smoke.command,
                 "returncode": self.smoke.returncode,
+                "timed_out": self.smoke.timed_out,
                 "wall_seconds": round(self.smoke.wall_seconds, 3),
                 "import_seconds": self.smoke.import_seconds,
                 "stdout": self.smoke.stdout,
@@ -182,9 +191,11 @@ class VerifyReport:
         lines.append(f"combined: {total / mib:.1f} MiB of {UNZIPPED_LIMIT / mib:.1f} MiB allowed")
         if self.smoke is not None:
             outcome = "passed" if self.smoke.passed else "FAILED"
+            imports = self.smoke.import_seconds
             lines.append(
                 f"smoke import ({self.smoke.command[0]}): {outcome} in "
-                f"{self.smoke.wall_seconds:.2f} s (imports {self.smoke.import_seconds} s)"
+                f"{self.smoke.wall_seconds:.2f} s"
+                + (f" (imports {imports:.3f} s)" if imports is not None else "")
             )
         lines.extend(
             f"{finding.severity.value.upper()} [{finding.check}] {finding.package}: "
@@ -205,12 +216,17 @@ def _label(path: Path) -> str:
     return path.name.removesuffix(".zip")
 
 
-def open_package(path: Path, kind: str, scratch: Path) -> PackageFacts:
-    """Open a zip (extracted into `scratch`) or a folder as a layer or function package."""
+def open_package(path: Path, kind: PackageKind, scratch: Path) -> PackageFacts:
+    """Open a zip (extracted into the empty folder `scratch`) or a folder as a package.
+
+    Raises FileNotFoundError for a missing path and zipfile.BadZipFile for an unreadable zip.
+    """
     label = _label(path)
     zipped: int | None = None
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
     if path.is_file():
-        content_root = scratch / f"{kind}-{label}"
+        content_root = scratch
         with zipfile.ZipFile(path) as archive:
             archive.extractall(content_root)
         zipped = path.stat().st_size
@@ -222,7 +238,7 @@ def open_package(path: Path, kind: str, scratch: Path) -> PackageFacts:
     package = PackageFacts(label, kind, path, content_root, path_entry, zipped)
     package.unzipped_bytes = tree_bytes(content_root)
     if path_entry.is_dir():
-        package.distributions = installed_distributions(path_entry)
+        package.distributions, package.metadata_problems = scan_distributions(path_entry)
         package.top_level = _top_level_names(path_entry)
     package.breakdown = _breakdown(package)
     return package
@@ -257,15 +273,23 @@ def check_layout(package: PackageFacts) -> list[Finding]:
     return []
 
 
+def check_metadata(package: PackageFacts) -> list[Finding]:
+    """Every METADATA has a Name, a PEP 440 Version and valid Requires-Dist lines, in UTF-8."""
+    return [
+        _error("metadata", package, package.relative(problem.metadata_file), problem.problem)
+        for problem in package.metadata_problems
+    ]
+
+
 def check_binaries(
-    package: PackageFacts, target: Target, provided_libraries: set[str]
+    package: PackageFacts, target: Target, library_dirs: list[Path]
 ) -> list[Finding]:
     """ELF machine, foreign binaries, symbol versions, needed libraries, extension module tags."""
     findings: list[Finding] = []
     for path in regular_files(package.content_root):
         relative = package.relative(path)
         tag = EXTENSION_TAG.search(path.name)
-        if tag and path.name.endswith(".so") and not path.name.endswith(target.extension_suffix):
+        if tag and not path.name.endswith(target.extension_suffix):
             findings.append(
                 _error(
                     "extension-suffix",
@@ -281,12 +305,12 @@ def check_binaries(
         if kind in {"mach-o", "pe"}:
             findings.append(_error("foreign-binary", package, relative, f"{kind} file, not ELF"))
         if kind == "elf":
-            findings.extend(_check_elf(package, path, target, provided_libraries))
+            findings.extend(_check_elf(package, path, target, library_dirs))
     return findings
 
 
 def _check_elf(
-    package: PackageFacts, path: Path, target: Target, provided_libraries: set[str]
+    package: PackageFacts, path: Path, target: Target, library_dirs: list[Path]
 ) -> list[Finding]:
     relative = package.relative(path)
     try:
@@ -302,20 +326,25 @@ def _check_elf(
                 f"built for {facts.machine}, the {target.arch} runtime needs {target.elf_machine}",
             )
         ]
+    search = [*_own_search_dirs(path, facts), *library_dirs]
+    bundled = {library for library in facts.needed if any((d / library).is_file() for d in search)}
     findings = [
         _error(
             "needed-library",
             package,
             relative,
-            f"needs {library}, which is neither in the packages nor in the Lambda runtime",
+            f"needs {library}, which is neither where the loader looks for it "
+            "(RPATH/RUNPATH, its own folder, lib/ on LD_LIBRARY_PATH) nor in the Lambda runtime",
         )
         for library in facts.needed
-        if library not in provided_libraries and library not in RUNTIME_LIBRARIES
+        if library not in bundled and library not in RUNTIME_LIBRARIES
     ]
     highest: dict[str, tuple[tuple[int, ...], str]] = {}
     for library, version_name in facts.version_needs:
         parsed = symbol_version(version_name)
-        if parsed is None or library in provided_libraries:
+        # a bundled copy of a runtime base library (libstdc++, libc...) waives nothing: the
+        # loader may well pick the runtime's own copy, loaded first by the interpreter
+        if parsed is None or (library in bundled and library not in RUNTIME_LIBRARIES):
             continue
         family, version = parsed
         if family not in highest or version > highest[family][0]:
@@ -335,21 +364,28 @@ def _check_elf(
     return findings
 
 
-def provided_libraries(packages: list[PackageFacts]) -> set[str]:
-    """File names and sonames of every shared object shipped in the packages."""
-    names: set[str] = set()
-    for package in packages:
-        for path in regular_files(package.content_root):
-            if binary_kind(path) != "elf":
-                continue
-            names.add(path.name)
-            try:
-                soname = read_elf(path).soname
-            except (ELFError, ValueError):
-                continue
-            if soname:
-                names.add(soname)
-    return names
+def _own_search_dirs(path: Path, facts: ElfFacts) -> list[Path]:
+    """Its RPATH/RUNPATH ($ORIGIN entries) and its own folder.
+
+    The own folder stands for the RPATH of the library that loads it: auditwheel's `*.libs`
+    folders hold libraries found through the extension's RPATH, which the loader also uses for
+    their dependencies.
+    """
+    folders = [path.parent]
+    for entry in facts.search_paths:
+        for origin in ("$ORIGIN", "${ORIGIN}"):
+            if entry.startswith(origin):
+                folders.append(Path(str(path.parent) + entry.removeprefix(origin)))
+    return folders
+
+
+def library_dirs(packages: list[PackageFacts]) -> list[Path]:
+    """The packages' folders on Lambda's LD_LIBRARY_PATH (/var/task, /var/task/lib, /opt/lib)."""
+    return [
+        package.content_root / folder
+        for package in sorted(packages, key=lambda package: package.kind != "function")
+        for folder in LIBRARY_DIRS[package.kind]
+    ]
 
 
 def check_sizes(packages: list[PackageFacts]) -> list[Finding]:
@@ -424,8 +460,12 @@ def check_pins(packages: list[PackageFacts], target: Target) -> list[Finding]:
     findings: list[Finding] = []
     for package in packages:
         for manifest_path in sorted(package.path_entry.glob("*-layer-manifest.json")):
-            manifest = LayerManifest.read(manifest_path)
             relative = package.relative(manifest_path)
+            try:
+                manifest = LayerManifest.read(manifest_path)
+            except (ValidationError, ValueError) as error:
+                findings.append(_error("pins", package, relative, f"unreadable manifest: {error}"))
+                continue
             if manifest.arch != target.arch.value:
                 findings.append(
                     _error(
@@ -495,34 +535,54 @@ def check_requirements(packages: list[PackageFacts], target: Target) -> list[Fin
 
 
 def check_bytecode(package: PackageFacts) -> list[Finding]:
-    """Modules without hash-validated bytecode recompile on every cold start (read-only /opt)."""
+    """Every module has unchecked-hash python3.13 bytecode matching its source.
+
+    Read-only /opt and /var/task cannot cache bytecode: modules without it recompile on every
+    cold start, and bytecode compiled from other source is imported instead of the source.
+    """
     sources = [path for path in regular_files(package.path_entry) if path.suffix == ".py"]
-    stale = [
-        source
-        for source in sources
-        if not _has_unchecked_hash_pyc(
-            source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+    missing: list[Path] = []
+    findings: list[Finding] = []
+    for source in sources:
+        pyc = cached_bytecode(source)
+        header = _pyc_header(pyc)
+        if header is None:
+            missing.append(source)
+        elif header[8:16] != importlib.util.source_hash(source.read_bytes()):
+            findings.append(
+                _error(
+                    "bytecode",
+                    package,
+                    package.relative(source),
+                    f"stale bytecode: {package.relative(pyc)} was compiled from other source, "
+                    "and Python imports it without checking",
+                )
+            )
+    if missing:
+        severity = Severity.ERROR if package.kind == "layer" else Severity.WARNING
+        findings.append(
+            Finding(
+                "bytecode",
+                severity,
+                package.label,
+                package.relative(missing[0]),
+                f"{len(missing)} of {len(sources)} modules lack unchecked-hash python"
+                f"{PYTHON_VERSION} bytecode: they recompile on every cold start",
+            )
         )
-    ]
-    if not stale:
-        return []
-    return [
-        Finding(
-            "bytecode",
-            Severity.WARNING,
-            package.label,
-            package.relative(stale[0]),
-            f"{len(stale)} of {len(sources)} modules lack unchecked-hash bytecode",
-        )
-    ]
+    return findings
 
 
-def _has_unchecked_hash_pyc(pyc: Path) -> bool:
+def _pyc_header(pyc: Path) -> bytes | None:
+    """The 16-byte header of an unchecked-hash pyc for this Python, else None."""
     if not pyc.is_file():
-        return False
+        return None
     with pyc.open("rb") as stream:
-        header = stream.read(8)
-    return int.from_bytes(header[4:8], "little") == 1  # hash-based, not checked against source
+        header = stream.read(16)
+    flags = int.from_bytes(header[4:8], "little")
+    if header[:4] != importlib.util.MAGIC_NUMBER or flags != UNCHECKED_HASH_PYC:
+        return None
+    return header
 
 
 def smoke_modules(packages: list[PackageFacts]) -> list[str]:
@@ -546,15 +606,13 @@ def check_smoke(
     if result.passed:
         return [], result
     tail = "\n".join(result.stderr.strip().splitlines()[-6:])
-    return [
-        Finding(
-            "emulated-import",
-            Severity.ERROR,
-            label,
-            ".",
-            f"smoke test exited {result.returncode} without its success line:\n{tail}",
-        )
-    ], result
+    outcome = (
+        f"timed out after {emulate.SMOKE_TIMEOUT_SECONDS:g} s"
+        if result.timed_out
+        else f"exited {result.returncode} without its success line"
+    )
+    message = f"smoke test {outcome}:\n{tail}" if tail else f"smoke test {outcome}"
+    return [Finding("emulated-import", Severity.ERROR, label, ".", message)], result
 
 
 def verify(
@@ -567,13 +625,22 @@ def verify(
 ) -> VerifyReport:
     """Run every check on the layers (in order) and the function package that uses them."""
     with tempfile.TemporaryDirectory(prefix="layerkit-verify-") as scratch:
-        packages = [open_package(path, "layer", Path(scratch)) for path in layers]
+        requested: list[tuple[Path, PackageKind]] = [(path, "layer") for path in layers]
         if function is not None:
-            packages.append(open_package(function, "function", Path(scratch)))
-        libraries = provided_libraries(packages)
+            requested.append((function, "function"))
+        packages: list[PackageFacts] = []
         findings: list[Finding] = []
+        for index, (path, kind) in enumerate(requested):
+            try:
+                packages.append(open_package(path, kind, Path(scratch, str(index))))
+            except FileNotFoundError:
+                findings.append(_unopened("exists", path, f"{kind} {path} does not exist"))
+            except zipfile.BadZipFile as error:
+                findings.append(_unopened("zip", path, f"{path} is not a readable zip: {error}"))
+        libraries = library_dirs(packages)
         for package in packages:
             findings += check_layout(package)
+            findings += check_metadata(package)
             findings += check_binaries(package, target, libraries)
             findings += check_bytecode(package)
         findings += check_sizes(packages)
@@ -589,3 +656,7 @@ def verify(
 
 def _error(check: str, package: PackageFacts, path: str, message: str) -> Finding:
     return Finding(check, Severity.ERROR, package.label, path, message)
+
+
+def _unopened(check: str, path: Path, message: str) -> Finding:
+    return Finding(check, Severity.ERROR, _label(path), ".", message)

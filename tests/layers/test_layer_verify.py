@@ -2,12 +2,16 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from layerkit import emulate, smoke
 from layerkit.targets import target
 from layerkit.verify import UNZIPPED_LIMIT, verify
 
@@ -116,7 +120,12 @@ def test_shared_object_needing_glibc_2_35_fails_the_symbol_version_check(
 def test_same_distribution_in_two_layers_fails_the_overlap_check(arm64, pydantic_copy, tmp_path):
     extra = tmp_path / "typing-extras" / "python"
     extra.mkdir(parents=True)
-    for name in ("typing_extensions.py", "typing_extensions-4.16.0.dist-info"):
+    (extra / "__pycache__").mkdir()
+    for name in (
+        "typing_extensions.py",
+        "__pycache__/typing_extensions.cpython-313.pyc",
+        "typing_extensions-4.16.0.dist-info",
+    ):
         source = pydantic_copy / "python" / name
         copy = shutil.copytree if source.is_dir() else shutil.copy
         copy(source, extra / name)
@@ -132,6 +141,7 @@ def test_function_package_carrying_numpy_fails_the_overlap_check(arm64, arm64_la
     (function / "handler.py").write_text("def handler(event, context):\n    return {}\n")
     faiss_python = arm64_layers["faiss"].python_dir
     shutil.copytree(faiss_python / "numpy", function / "numpy")
+    shutil.copytree(faiss_python / "numpy.libs", function / "numpy.libs")
     shutil.copytree(faiss_python / "numpy-2.5.5.dist-info", function / "numpy-2.5.5.dist-info")
     report = verify(
         arm64, [arm64_layers["faiss"].zip], function, emulate=False, cache_dir=CACHE_DIR
@@ -178,3 +188,250 @@ def test_arm64_layer_verified_as_x86_64_fails_machine_suffix_and_manifest(arm64_
     )
     checks = {finding.check for finding in report.findings}
     assert {"elf-machine", "extension-suffix", "pins"} <= checks
+
+
+def _zip_folder(folder: Path, zip_path: Path) -> Path:
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return zip_path
+
+
+def _layer_with_metadata(root: Path, dist_info: str, metadata: bytes) -> Path:
+    (root / "python" / dist_info).mkdir(parents=True)
+    (root / "python" / dist_info / "METADATA").write_bytes(metadata)
+    return root
+
+
+def test_missing_function_package_or_layer_is_an_error_saying_it_does_not_exist(
+    arm64, arm64_layers, tmp_path
+):
+    report = verify(
+        arm64,
+        [arm64_layers["pydantic"].zip, tmp_path / "gone.zip"],
+        tmp_path / "search.zip",
+        emulate=False,
+        cache_dir=CACHE_DIR,
+    )
+    assert _errors(report) == {("exists", "gone", "."), ("exists", "search", ".")}
+    assert all("does not exist" in finding.message for finding in report.findings)
+
+
+def test_nested_python_folder_fails_the_layout_check(arm64, tmp_path):
+    layer = _layer_with_metadata(
+        tmp_path / "nested" / "layer", "foo-1.0.dist-info", b"Name: foo\nVersion: 1.0\n\n"
+    )
+    nested_zip = _zip_folder(tmp_path / "nested", tmp_path / "nested.zip")
+    assert layer.is_dir()
+    report = verify(arm64, [nested_zip], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("layout", "nested", ".")}
+
+
+def test_layers_with_the_same_file_name_are_opened_apart(arm64, arm64_layers, tmp_path):
+    shutil.copy(
+        arm64_layers["pydantic"].zip,
+        (tmp_path / "team-a").mkdir() or tmp_path / "team-a" / "layer.zip",
+    )
+    other = _layer_with_metadata(
+        tmp_path / "other", "foo-1.0.dist-info", b"Name: foo\nVersion: 1.0\n\n"
+    )
+    _zip_folder(other, tmp_path / "team-b" / "layer.zip")
+    report = verify(
+        arm64,
+        [tmp_path / "team-a" / "layer.zip", tmp_path / "team-b" / "layer.zip"],
+        None,
+        emulate=False,
+        cache_dir=CACHE_DIR,
+    )
+    assert report.findings == []
+    first, second = report.packages
+    assert first.unzipped_bytes > 1_000_000 > second.unzipped_bytes
+    assert set(second.distributions) == {"foo"}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"this is not a zip file", "not a readable zip"),
+        (None, "not a readable zip"),  # a real zip cut in half
+    ],
+)
+def test_unreadable_zip_is_a_finding_not_a_traceback(
+    arm64, arm64_layers, tmp_path, content, problem
+):
+    broken = tmp_path / "broken.zip"
+    whole = arm64_layers["pydantic"].zip.read_bytes()
+    broken.write_bytes(content if content is not None else whole[: len(whole) // 2])
+    report = verify(arm64, [broken], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("zip", "broken", ".")}
+    assert problem in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("metadata", "problem"),
+    [
+        (b"Name: foo\nVersion: 1.0\nRequires-Dist: numpy >=< 2\n\n", "invalid Requires-Dist"),
+        (b"Name: foo\nVersion: not-a-version\n\n", "not a PEP 440 version"),
+        (b"Name: foo\n\n", "no Version"),
+        (b"Name: foo\nVersion: 1.0\nSummary: caf\xe9\n\n", "not UTF-8"),
+    ],
+)
+def test_broken_metadata_is_a_finding_naming_the_file(arm64, tmp_path, metadata, problem):
+    layer = _layer_with_metadata(tmp_path / "bad", "foo-1.0.dist-info", metadata)
+    report = verify(arm64, [layer], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("metadata", "bad", "python/foo-1.0.dist-info/METADATA")}
+    assert problem in report.findings[0].message
+
+
+def test_installed_version_that_is_not_pep_440_fails_requirements_not_with_a_traceback(
+    arm64, tmp_path
+):
+    layer = _layer_with_metadata(
+        tmp_path / "bad", "foo-1.0.dist-info", b"Name: foo\nVersion: 1.0\nRequires-Dist: bar>=1\n\n"
+    )
+    (layer / "python" / "bar-x.dist-info").mkdir()
+    (layer / "python" / "bar-x.dist-info" / "METADATA").write_text("Name: bar\nVersion: x\n\n")
+    report = verify(arm64, [layer], None, emulate=False, cache_dir=CACHE_DIR)
+    assert ("metadata", "bad", "python/bar-x.dist-info/METADATA") in _errors(report)
+    assert ("requirements", "bad", "python/foo-1.0.dist-info/METADATA") in _errors(report)
+
+
+def test_corrupt_layer_manifest_is_a_finding(arm64, pydantic_copy):
+    manifest = pydantic_copy / "python" / "pydantic-layer-manifest.json"
+    manifest.write_text('{"layer": "pydantic", "arch": ')
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("pins", "pydantic", "python/pydantic-layer-manifest.json")}
+    assert "unreadable manifest" in report.findings[0].message
+
+
+def test_numpy_outside_faiss_cpus_declared_range_fails_requirements(arm64, arm64_layers, tmp_path):
+    layer = tmp_path / "faiss"
+    shutil.copytree(arm64_layers["faiss"].folder, layer)
+    dist_info = next((layer / "python").glob("numpy-*.dist-info"))
+    metadata = dist_info / "METADATA"
+    metadata.write_text(re.sub(r"(?m)^Version: .*$", "Version: 1.24.0", metadata.read_text()))
+    report = verify(arm64, [layer], None, emulate=False, cache_dir=CACHE_DIR)
+    faiss_metadata = next((layer / "python").glob("faiss_cpu-*.dist-info")) / "METADATA"
+    relative = faiss_metadata.relative_to(layer).as_posix()
+    assert ("requirements", "faiss", relative) in _errors(report)
+    assert any("numpy 1.24.0 is installed" in finding.message for finding in report.findings)
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\xcf\xfa\xed\xfe" + b"\0" * 60, "mach-o"),
+        (b"MZ" + b"\0" * 58 + (64).to_bytes(4, "little") + b"PE\0\0" + b"\0" * 20, "pe"),
+    ],
+)
+def test_mach_o_and_pe_files_fail_the_foreign_binary_check(arm64, pydantic_copy, head, kind):
+    (pydantic_copy / "python" / "pydantic_core" / "_native.so").write_bytes(head)
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("foreign-binary", "pydantic", "python/pydantic_core/_native.so")}
+    assert kind in report.findings[0].message
+
+
+def test_truncated_elf_fails_the_elf_parse_check(arm64, pydantic_copy):
+    extension = pydantic_copy / PYDANTIC_CORE
+    extension.write_bytes(extension.read_bytes()[:4096])
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("elf-parse", "pydantic", PYDANTIC_CORE)}
+
+
+def test_missing_bytecode_is_an_error(arm64, pydantic_copy):
+    for cache in (pydantic_copy / "python").rglob("__pycache__"):
+        shutil.rmtree(cache)
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert {check for check, _, _ in _errors(report)} == {"bytecode"}
+
+
+def test_bytecode_older_than_its_source_is_an_error_naming_the_module(arm64, pydantic_copy):
+    source = pydantic_copy / "python" / "annotated_types" / "__init__.py"
+    source.write_text(source.read_text() + "\nCHANGED_AFTER_COMPILING = True\n")
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("bytecode", "pydantic", "python/annotated_types/__init__.py")}
+    assert "stale" in report.findings[0].message
+
+
+def _aarch64_library_needing_glibcxx_3_4_30(workdir: Path) -> tuple[Path, Path]:
+    """An arm64 libstdc++.so.6 stand-in defining GLIBCXX_3.4.30 and a library that needs it."""
+    workdir.mkdir()
+    (workdir / "cxx.s").write_text(
+        ".text\n.globl _ZNSt3foo\n.type _ZNSt3foo,%function\n_ZNSt3foo:\n ret\n"
+    )
+    (workdir / "cxx.map").write_text("GLIBCXX_3.4.30 { global: _ZNSt3foo; local: *; };\n")
+    (workdir / "user.s").write_text(".text\n.globl f\nf:\n b _ZNSt3foo\n")
+    commands = [
+        ["aarch64-linux-gnu-as", "-o", "cxx.o", "cxx.s"],
+        ["aarch64-linux-gnu-ld", "-shared", "-soname", "libstdc++.so.6", "--version-script",
+         "cxx.map", "-o", "libstdc++.so.6", "cxx.o"],
+        ["aarch64-linux-gnu-as", "-o", "user.o", "user.s"],
+        ["aarch64-linux-gnu-ld", "-shared", "-rpath", "$ORIGIN", "-o", "libnewcxx.so", "user.o",
+         "libstdc++.so.6"],
+    ]  # fmt: skip
+    for command in commands:
+        subprocess.run(command, cwd=workdir, check=True)
+    return workdir / "libnewcxx.so", workdir / "libstdc++.so.6"
+
+
+def test_a_bundled_copy_of_libstdcxx_does_not_waive_the_symbol_version_check(
+    arm64, pydantic_copy, tmp_path
+):
+    # Lambda's loader may pick the system libstdc++ (gcc 11) whatever the layer bundles
+    library, fake_runtime = _aarch64_library_needing_glibcxx_3_4_30(tmp_path / "toolchain")
+    for path in (library, fake_runtime):
+        shutil.copy(path, pydantic_copy / "python" / "pydantic_core" / path.name)
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("symbol-versions", "pydantic", "python/pydantic_core/libnewcxx.so")}
+
+
+def test_a_needed_library_elsewhere_in_the_layer_is_not_found(arm64, pydantic_copy, tmp_path):
+    library = _aarch64_library_needing_glibc_2_35(tmp_path / "toolchain")
+    # libwaits.so needs libc.so.6 only; plant a library needing libwaits.so away from its RUNPATH
+    (tmp_path / "toolchain" / "user2.s").write_text(".text\n.globl g\ng:\n b wait_events\n")
+    subprocess.run(
+        ["aarch64-linux-gnu-as", "-o", "user2.o", "user2.s"], cwd=tmp_path / "toolchain", check=True
+    )
+    subprocess.run(
+        ["aarch64-linux-gnu-ld", "-shared", "-rpath", "$ORIGIN/../pydantic_core.libs", "-o",
+         "libuser.so", "user2.o", "libwaits.so"],
+        cwd=tmp_path / "toolchain", check=True,
+    )  # fmt: skip
+    shutil.copy(tmp_path / "toolchain" / "libuser.so", pydantic_copy / "python" / "pydantic_core")
+    (pydantic_copy / "python" / "elsewhere").mkdir()
+    shutil.copy(library, pydantic_copy / "python" / "elsewhere" / "libwaits.so")
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert ("needed-library", "pydantic", "python/pydantic_core/libuser.so") in _errors(report)
+    # the same library in the layer's lib/ (/opt/lib is on Lambda's LD_LIBRARY_PATH) is found
+    shutil.move(
+        pydantic_copy / "python" / "elsewhere" / "libwaits.so",
+        (pydantic_copy / "lib").mkdir() or pydantic_copy / "lib" / "libwaits.so",
+    )
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert ("needed-library", "pydantic", "python/pydantic_core/libuser.so") not in _errors(report)
+
+
+def test_failed_smoke_run_report_has_no_missing_timings(x86_64_layers, monkeypatch):
+    monkeypatch.setattr(emulate, "SMOKE_TIMEOUT_SECONDS", 0.001)
+    report = verify(
+        target("x86_64"), [x86_64_layers["pydantic"].zip], None, emulate=True, cache_dir=CACHE_DIR
+    )
+    assert ("emulated-import", "pydantic", ".") in _errors(report)
+    assert "timed out" in report.findings[-1].message
+    rendered = report.render()
+    assert "None" not in rendered
+    assert "smoke import (" in rendered
+    assert "FAILED" in rendered
+
+
+def test_smoke_rejects_a_module_from_a_sibling_folder_sharing_the_roots_prefix(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "layer-other").mkdir()
+    (tmp_path / "layer-other" / "smoke_probe_module.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "layer-other"))
+    with pytest.raises(ImportError, match="not from the packages under test"):
+        smoke._import_from("smoke_probe_module", [str(tmp_path / "layer")])
