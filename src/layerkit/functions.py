@@ -12,29 +12,24 @@ reproducible (sorted entries, fixed timestamps and permissions).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from layerkit.pack import regular_files
+from layerkit.elf import ELF_MAGIC
+from layerkit.pack import file_sha256, pack_zip, regular_files
+from layerkit.pins import PinError, read_pins
 from layerkit.slim import compile_bytecode
 
 PROJECT_PACKAGE = "vecsearch"
 TASK_ROOT = "/var/task"  # where Lambda unpacks the function package
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-FILE_MODE = 0o644 << 16
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll", ".a")
-ELF_MAGIC = b"\x7fELF"
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", "test"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 # Install bookkeeping that describes the build machine, not the package.
 EXCLUDED_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\#]+)")
 
 
 class FunctionPackageError(Exception):
@@ -48,16 +43,6 @@ class FunctionPackage:
     path: Path
     entries: tuple[str, ...]
     sha256: str
-
-
-def read_pins(requirements: Path) -> dict[str, str]:
-    """The `name==version` pins of a requirements file, by distribution name."""
-    pins: dict[str, str] = {}
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        match = PIN.match(line.strip())
-        if match:
-            pins[match.group(1)] = match.group(2)
-    return pins
 
 
 def _is_excluded(relative: PurePosixPath) -> bool:
@@ -121,22 +106,6 @@ def _reject_native(files: dict[str, Path]) -> None:
             )
 
 
-def write_deterministic_zip(files: dict[str, Path], output: Path) -> str:
-    """Zip files under their archive names in sorted order with fixed metadata; return sha256."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    with zipfile.ZipFile(
-        partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9
-    ) as archive:
-        for arcname in sorted(files):
-            info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
-            info.external_attr = FILE_MODE
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[arcname].read_bytes(), compresslevel=9)
-    partial.replace(output)
-    return hashlib.sha256(output.read_bytes()).hexdigest()
-
-
 def build_function_package(
     service_dir: Path, source_root: Path, requirements: Path, output: Path
 ) -> FunctionPackage:
@@ -146,7 +115,11 @@ def build_function_package(
         if name in files:
             raise FunctionPackageError(f"handler {name} collides with {files[name]}")
         files[name] = path
-    for name, version in read_pins(requirements).items():
+    try:
+        pins = read_pins(requirements, require_hashes=False)
+    except PinError as error:
+        raise FunctionPackageError(str(error)) from error
+    for name, version in pins.items():
         for arcname, path in _distribution_files(name, version).items():
             if arcname in files:
                 raise FunctionPackageError(f"{arcname} is shipped by {name} and by another source")
@@ -158,9 +131,10 @@ def build_function_package(
             (staging / arcname).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, staging / arcname)
         compile_bytecode(staging, TASK_ROOT)
-        staged = {path.relative_to(staging).as_posix(): path for path in regular_files(staging)}
-        digest = write_deterministic_zip(staged, output)
-    return FunctionPackage(path=output, entries=tuple(sorted(staged)), sha256=digest)
+        entries = tuple(path.relative_to(staging).as_posix() for path in regular_files(staging))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        pack_zip(staging, output)
+    return FunctionPackage(path=output, entries=entries, sha256=file_sha256(output))
 
 
 def main(argv: list[str] | None = None) -> int:
