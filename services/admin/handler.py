@@ -22,7 +22,6 @@ from vecsearch.core.models import (
     UpsertRequest,
     VersionList,
 )
-from vecsearch.settings import settings
 from vecsearch.wiring import catalog, job_runner
 
 logger = Logger(service="vecsearch-admin")
@@ -112,9 +111,5 @@ def openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (HTTP API v2 events); every route needs IAM or the bearer token."""
-    config = settings()
-    token = config.admin_token.get_secret_value() if config.admin_token else None
-    refused = admit(
-        event, max_body_bytes=config.max_body_bytes, require_auth=True, admin_token=token
-    )
+    refused = admit(event, logger, require_auth=True)
     return refused or app.resolve(event, context)

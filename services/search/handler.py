@@ -9,7 +9,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vecsearch.adapters.http import CollectionName, admit, install_error_handlers
 from vecsearch.core.models import Health, LiveCollection, SearchRequest, SearchResponse
-from vecsearch.settings import settings
 from vecsearch.wiring import searcher
 
 logger = Logger(service="vecsearch-search")
@@ -48,5 +47,5 @@ def openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (HTTP API v2 events)."""
-    refused = admit(event, max_body_bytes=settings().max_body_bytes)
+    refused = admit(event, logger)
     return refused or app.resolve(event, context)

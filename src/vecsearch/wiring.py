@@ -5,6 +5,7 @@ from functools import cache
 from vecsearch.adapters.jobs import JobRunner, LambdaJobRunner, ThreadJobRunner
 from vecsearch.adapters.storage import store_from_url
 from vecsearch.core.catalog import Catalog
+from vecsearch.core.errors import ConfigurationError
 from vecsearch.core.searcher import Searcher
 from vecsearch.core.store import Store
 from vecsearch.settings import settings
@@ -35,7 +36,9 @@ def job_runner() -> JobRunner:
     if config.job_runner == "thread":
         return ThreadJobRunner(catalog().run_reindex)
     if not config.worker_function:
-        raise ValueError("VECSEARCH_WORKER_FUNCTION must name the worker when the runner is lambda")
+        raise ConfigurationError(
+            "VECSEARCH_WORKER_FUNCTION must name the worker when VECSEARCH_JOB_RUNNER is lambda"
+        )
     return LambdaJobRunner(config.worker_function, endpoint_url=config.lambda_endpoint_url)
 
 

@@ -255,6 +255,33 @@ def test_iam_authorized_requests_pass_when_no_token_is_configured(
     assert admin("GET", "/collections", headers=bearer).status == 401
 
 
+@pytest.mark.parametrize("token", [None, ""])
+def test_offline_without_a_token_refuses_every_request_even_with_a_forged_iam_context(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, token: str | None
+) -> None:
+    # serverless-offline sets IS_OFFLINE and lets any caller forge requestContext.authorizer.iam
+    monkeypatch.setenv("IS_OFFLINE", "true")
+    if token is None:
+        monkeypatch.delenv("VECSEARCH_ADMIN_TOKEN")
+    else:
+        monkeypatch.setenv("VECSEARCH_ADMIN_TOKEN", token)
+    wiring.reset()
+    admin = caller(load_service_module("admin", "handler"), {})
+    reply = admin("POST", "/collections", SPEC, iam=True)
+    assert reply.status == 500
+    assert reply.body["error"]["code"] == "configuration_error"
+    assert "VECSEARCH_ADMIN_TOKEN" in reply.body["error"]["message"]
+    assert not (store_dir / "collections" / "shapes").exists()
+
+
+def test_offline_with_a_token_requires_it(admin: Call, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IS_OFFLINE", "true")
+    wiring.reset()
+    assert admin("GET", "/collections").status == 200
+    anonymous = caller(load_service_module("admin", "handler"), {})
+    assert anonymous("GET", "/collections", iam=True).status == 401
+
+
 def test_admin_openapi_document_lists_every_route(admin: Call) -> None:
     paths = admin("GET", "/openapi.json").body["paths"]
     assert set(paths) == {

@@ -164,3 +164,23 @@ def test_admin_reindex_answers_503_when_the_worker_cannot_start(
     reply = admin("POST", "/collections/pairs/reindex", {})
     assert reply.status == 503
     assert reply.body["error"]["code"] == "job_submit_failed"
+
+
+def test_lambda_runner_without_a_worker_name_is_a_configuration_error(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apigw import ADMIN_TOKEN, caller  # noqa: PLC0415
+
+    from vecsearch import wiring  # noqa: PLC0415
+
+    monkeypatch.setenv("VECSEARCH_JOB_RUNNER", "lambda")
+    monkeypatch.delenv("VECSEARCH_WORKER_FUNCTION", raising=False)
+    wiring.reset()
+    admin = caller(
+        load_service_module("admin", "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    admin("POST", "/collections", {"name": "pairs", "dimension": 2})
+    reply = admin("POST", "/collections/pairs/reindex", {})
+    assert reply.status == 500
+    assert reply.body["error"]["code"] == "configuration_error"
+    assert "VECSEARCH_WORKER_FUNCTION" in reply.body["error"]["message"]

@@ -3,9 +3,10 @@
 import base64
 import json
 import logging
+from pathlib import Path
 
 import pytest
-from apigw import Call, finish_jobs
+from apigw import ADMIN_TOKEN, Call, caller, finish_jobs, load_service_module
 
 from vecsearch import wiring
 
@@ -250,3 +251,18 @@ def test_unexpected_failure_is_500_json_without_internals(
     assert any(
         record.exc_info and "disk on fire" in str(record.exc_info[1]) for record in kept.records
     )
+
+
+@pytest.mark.parametrize("service", ["search", "admin"])
+def test_missing_store_url_is_a_500_configuration_error(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    monkeypatch.delenv("VECSEARCH_STORE_URL")
+    wiring.reset()
+    call = caller(
+        load_service_module(service, "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    reply = call("GET", "/collections" if service == "admin" else "/health")
+    assert reply.status == 500
+    assert reply.body["error"]["code"] == "configuration_error"
+    assert "VECSEARCH_STORE_URL" in reply.body["error"]["message"]

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from vecsearch.core.errors import (
+    ConfigurationError,
     Forbidden,
     InvalidJson,
     PayloadTooLarge,
@@ -27,6 +28,7 @@ from vecsearch.core.errors import (
 )
 from vecsearch.core.keys import OPAQUE_ID
 from vecsearch.core.models import COLLECTION_NAME
+from vecsearch.settings import Settings, settings
 
 BEARER_PREFIX = "Bearer "
 
@@ -154,8 +156,8 @@ def _check_body(event: Mapping[str, Any], max_body_bytes: int) -> None:
         raise InvalidJson("request body is not UTF-8 text") from error
 
 
-def _authorize(event: Mapping[str, Any], admin_token: str | None) -> None:
-    if admin_token is not None:
+def _authorize(event: Mapping[str, Any], config: Settings) -> None:
+    if config.admin_token is not None:
         # With a token configured (local runs) the token is the credential: serverless-offline lets
         # any caller forge requestContext.authorizer through its override header.
         headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
@@ -163,21 +165,23 @@ def _authorize(event: Mapping[str, Any], admin_token: str | None) -> None:
         if not supplied:
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
         if not supplied.startswith(BEARER_PREFIX) or not hmac.compare_digest(
-            supplied.removeprefix(BEARER_PREFIX).encode(), admin_token.encode()
+            supplied.removeprefix(BEARER_PREFIX).encode(),
+            config.admin_token.get_secret_value().encode(),
         ):
             raise Forbidden("the bearer token is not valid")
         return
+    if config.is_offline:
+        raise ConfigurationError(
+            "running under serverless-offline (IS_OFFLINE=true) the admin API needs "
+            "VECSEARCH_ADMIN_TOKEN: the emulated IAM authorizer context can be forged by any caller"
+        )
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     if not authorizer.get("iam"):
         raise Unauthenticated("admin routes require IAM (SigV4) authorization")
 
 
 def admit(
-    event: Mapping[str, Any],
-    *,
-    max_body_bytes: int,
-    require_auth: bool = False,
-    admin_token: str | None = None,
+    event: Mapping[str, Any], logger: Logger, *, require_auth: bool = False
 ) -> dict[str, Any] | None:
     """Check a request before routing; return a refusal response, or None to let it through.
 
@@ -185,9 +189,12 @@ def admit(
     its body would validate) and so oversized or undecodable bodies never reach the JSON parser.
     """
     try:
+        config = settings()
         if require_auth:
-            _authorize(event, admin_token)
-        _check_body(event, max_body_bytes)
+            _authorize(event, config)
+        _check_body(event, config.max_body_bytes)
     except VecsearchError as error:
+        if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.error("request refused", extra={"code": error.code, "reason": error.message})
         return refusal(error)
     return None

@@ -140,3 +140,10 @@ class JobSubmitFailed(VecsearchError):
 
     code = "job_submit_failed"
     status = 503
+
+
+class ConfigurationError(VecsearchError):
+    """The service is deployed or started with settings it cannot run with."""
+
+    code = "configuration_error"
+    status = 500
