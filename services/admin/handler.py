@@ -8,7 +8,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vecsearch.adapters.http import CollectionName, OpaqueId, admit, install_error_handlers
+from vecsearch.adapters.http import (
+    CollectionName,
+    OpaqueId,
+    admit,
+    install_error_handlers,
+    parse_json_body,
+)
 from vecsearch.core.models import (
     BatchReceipt,
     CollectionInfo,
@@ -25,7 +31,7 @@ from vecsearch.core.models import (
 from vecsearch.wiring import catalog, job_runner
 
 logger = Logger(service="vecsearch-admin")
-app = APIGatewayHttpResolver(enable_validation=True)
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 install_error_handlers(app, logger)
 
 

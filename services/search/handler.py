@@ -7,12 +7,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vecsearch.adapters.http import CollectionName, admit, install_error_handlers
+from vecsearch.adapters.http import CollectionName, admit, install_error_handlers, parse_json_body
 from vecsearch.core.models import Health, LiveCollection, SearchRequest, SearchResponse
 from vecsearch.wiring import searcher
 
 logger = Logger(service="vecsearch-search")
-app = APIGatewayHttpResolver(enable_validation=True)
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 install_error_handlers(app, logger)
 
 

@@ -147,6 +147,36 @@ def test_invalid_json_is_400(compass: Call, raw: str) -> None:
     assert reply.body["error"]["code"] == "invalid_json"
 
 
+HUGE_NUMBER = "9" * 5000  # beyond Python's 4300-digit int parsing limit
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ('{"vector": [1, 0, 0], "k": ' + HUGE_NUMBER + "}", "digits"),
+        ('{"vector": [' + HUGE_NUMBER + ", 0, 0]}", "digits"),
+        ("[" * 100_000, "nest"),
+        ('{"vector": [1, 0, 0], "filter": {"a": ' + "[" * 100_000 + "}}", "nest"),
+    ],
+)
+def test_bodies_the_json_parser_cannot_hold_are_400_not_500(
+    compass: Call, admin: Call, raw: str, problem: str
+) -> None:
+    for call, path in [(compass, "/collections/compass/search"), (admin, "/collections")]:
+        reply = call("POST", path, raw_body=raw)
+        assert reply.status == 400, reply.body
+        assert reply.body["error"]["code"] == "invalid_json"
+        assert problem in reply.body["error"]["message"]
+
+
+def test_deep_but_parseable_filter_is_a_validation_error_not_a_crash(compass: Call) -> None:
+    nested = "[" * 900 + "]" * 900  # parses; json.loads gives up near 1000 levels
+    raw = '{"vector": [1, 0, 0], "filter": {"a": ' + nested + "}}"
+    reply = compass("POST", "/collections/compass/search", raw_body=raw)
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "validation_error"
+
+
 @pytest.mark.parametrize("raw", ["not base64!", base64.b64encode(b"\xff\xfe{}").decode()])
 def test_body_marked_base64_that_does_not_decode_to_text_is_400(compass: Call, raw: str) -> None:
     reply = compass("POST", "/collections/compass/search", raw_body=raw, already_encoded=True)

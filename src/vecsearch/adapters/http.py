@@ -71,6 +71,21 @@ def refusal(error: VecsearchError) -> dict[str, Any]:
     }
 
 
+def parse_json_body(text: str | bytes | bytearray) -> Any:
+    """The request body as JSON; InvalidJson (400) for anything json.loads cannot hold."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidJson(
+            f"request body is not valid JSON: {error.msg} at line {error.lineno} "
+            f"column {error.colno}"
+        ) from None
+    except ValueError as error:  # Python refuses to parse integers of more than 4300 digits
+        raise InvalidJson(f"request body holds a number with too many digits: {error}") from None
+    except RecursionError:
+        raise InvalidJson("request body nests arrays or objects too deeply") from None
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
