@@ -1,5 +1,6 @@
 """Admin use cases on a real local-directory store: batches, reindex jobs, versions, rollback."""
 
+import io
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -312,6 +313,33 @@ def test_bulk_import_checks_files_up_front(
     with pytest.raises(ImportSourceInvalid, match=problem):
         catalog.import_files("items", request)
     assert catalog.describe("items").pending_batches == 0
+
+
+def _npy_bytes(vectors: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, vectors)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x93NUMPY",
+        _npy_bytes(np.ones((3, DIMENSION), np.float32))[:60],
+        _npy_bytes(np.ones((3, DIMENSION), np.float32))[:-8],
+    ],
+    ids=["empty", "magic-only", "cut-header", "cut-data"],
+)
+def test_an_empty_or_truncated_npy_file_is_an_invalid_import_source(
+    catalog: Catalog, local_store: LocalDirectoryStore, content: bytes
+) -> None:
+    local_store.put("imports/v.npy", content)
+    local_store.put("imports/r.jsonl", b'{"id": "a"}\n')
+    with pytest.raises(ImportSourceInvalid, match=r"v\.npy.*not a readable \.npy"):
+        catalog.import_files(
+            "items", ImportRequest(vectors_key="imports/v.npy", records_key="imports/r.jsonl")
+        )
 
 
 @pytest.mark.parametrize(

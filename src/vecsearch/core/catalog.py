@@ -447,8 +447,10 @@ class Catalog:
         path, digest = self._import_file(key, expected_sha256)
         try:
             vectors: Matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            raise ImportSourceInvalid(f"{key!r} is not a readable .npy file: {error}") from None
+        except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+            raise ImportSourceInvalid(
+                f"{key!r} is not a readable .npy file: {error or 'it is empty'}"
+            ) from None
         if vectors.dtype != np.float32 or vectors.ndim != 2:
             raise ImportSourceInvalid(
                 f"{key!r} holds {vectors.dtype} of shape {vectors.shape}: "
