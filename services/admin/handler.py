@@ -15,6 +15,7 @@ from vecsearch.adapters.http import (
     install_error_handlers,
     parse_json_body,
 )
+from vecsearch.core.errors import JobSubmitFailed
 from vecsearch.core.models import (
     BatchReceipt,
     CollectionInfo,
@@ -81,8 +82,15 @@ def import_files(name: CollectionName, body: ImportRequest) -> BatchReceipt:
 @app.post("/collections/<name>/reindex", status_code=HTTPStatus.ACCEPTED)
 def start_reindex(name: CollectionName, body: ReindexRequest | None = None) -> JobStatus:
     """Record a reindex job and hand it to the worker; poll the job for its outcome."""
+    runner = job_runner()
     job = catalog().start_reindex(name, body or ReindexRequest())
-    job_runner().submit(name, job.job_id)
+    try:
+        runner.submit(name, job.job_id)
+    except JobSubmitFailed as error:
+        # A job no worker will run must not stay queued (nor hold the collection).
+        failed = JobSubmitFailed(f"reindex job {job.job_id!r}: {error.message}")
+        catalog().fail_job(name, job.job_id, failed)
+        raise failed from error
     return job
 
 

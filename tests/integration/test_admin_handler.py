@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from vecsearch import wiring
 from vecsearch.adapters.storage import store_from_url
+from vecsearch.core.models import ReindexRequest
 
 SPEC = {"name": "shapes", "dimension": 2, "metric": "cosine"}
 
@@ -141,6 +142,15 @@ def test_reindex_without_a_body_uses_the_collection_spec(admin: Call) -> None:
     admin("POST", "/collections/shapes/documents", docs(("a", [1, 0])))
     job = reindex(admin)
     assert (job["state"], job["count"]) == ("succeeded", 1)
+
+
+def test_a_reindex_while_another_is_queued_is_409_naming_it(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    queued = wiring.catalog().start_reindex("shapes", ReindexRequest())
+    reply = admin("POST", "/collections/shapes/reindex", {"index": {"kind": "hnsw"}})
+    assert reply.status == 409
+    assert reply.body["error"]["code"] == "reindex_in_progress"
+    assert queued.job_id in reply.body["error"]["message"]
 
 
 def test_upsert_with_the_wrong_dimension_is_422(admin: Call) -> None:

@@ -164,6 +164,12 @@ def test_admin_reindex_answers_503_when_the_worker_cannot_start(
     reply = admin("POST", "/collections/pairs/reindex", {})
     assert reply.status == 503
     assert reply.body["error"]["code"] == "job_submit_failed"
+    # the recorded job is failed, named in the message, and does not hold the collection
+    (record,) = (store_dir / "collections/pairs/jobs").iterdir()
+    job = admin("GET", f"/collections/pairs/jobs/{record.stem}").body
+    assert (job["state"], job["error_code"]) == ("failed", "job_submit_failed")
+    assert record.stem in reply.body["error"]["message"]
+    assert admin("POST", "/collections/pairs/reindex", {}).status == 503
 
 
 def test_lambda_runner_without_a_worker_name_is_a_configuration_error(

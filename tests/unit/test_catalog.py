@@ -20,8 +20,10 @@ from vecsearch.core.errors import (
     ImportSourceInvalid,
     InvalidVector,
     JobNotFound,
+    JobSubmitFailed,
     NoLiveVersion,
     PayloadTooLarge,
+    ReindexInProgress,
     StorageError,
     VersionCorrupt,
     VersionNotFound,
@@ -689,6 +691,75 @@ def test_a_job_whose_worker_died_is_reported_failed(local_store: LocalDirectoryS
     reported = catalog.job("items", job.job_id)
     assert (reported.state, reported.error_code) == (JobState.FAILED, "job_stale")
     assert catalog.describe("items").live_version is None
+
+
+def _clocked_catalog(store: LocalDirectoryStore) -> tuple[Catalog, list[datetime]]:
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    catalog = Catalog(store, clock=lambda: now[0])
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    return catalog, now
+
+
+def test_a_queued_job_whose_worker_never_started_is_reported_lost(
+    local_store: LocalDirectoryStore,
+) -> None:
+    catalog, now = _clocked_catalog(local_store)
+    job = catalog.start_reindex("items", ReindexRequest())
+    # the async event may wait in Lambda's queue until its maximum age: still queued
+    now[0] += timedelta(seconds=catalog.limits.lost_job_seconds)
+    assert catalog.job("items", job.job_id).state is JobState.QUEUED
+    # past that, no worker will ever start it
+    now[0] += timedelta(seconds=1)
+    reported = catalog.job("items", job.job_id)
+    assert (reported.state, reported.error_code) == (JobState.FAILED, "job_lost")
+    # and a delivery that arrives after all does not run it
+    ran = catalog.run_reindex("items", job.job_id)
+    assert (ran.state, ran.error_code) == (JobState.FAILED, "job_lost")
+    assert catalog.describe("items").live_version is None
+    assert catalog.job("items", job.job_id).error_code == "job_lost"
+
+
+def test_a_job_that_could_not_be_submitted_is_recorded_failed(catalog: Catalog) -> None:
+    job = catalog.start_reindex("items", ReindexRequest())
+    failed = catalog.fail_job("items", job.job_id, JobSubmitFailed("no worker"))
+    assert (failed.state, failed.error_code, failed.error) == (
+        JobState.FAILED,
+        "job_submit_failed",
+        "no worker",
+    )
+    assert catalog.job("items", job.job_id) == failed
+    # the refusal did not hold the collection: the next reindex starts
+    assert _reindex(catalog).state is JobState.SUCCEEDED
+
+
+def test_failing_a_job_that_already_started_leaves_its_record(catalog: Catalog) -> None:
+    done = _reindex(catalog)
+    assert catalog.fail_job("items", done.job_id, JobSubmitFailed("late")).state is (
+        JobState.SUCCEEDED
+    )
+    assert catalog.job("items", done.job_id).state is JobState.SUCCEEDED
+
+
+def test_a_second_reindex_is_refused_while_one_is_queued_or_running(
+    local_store: LocalDirectoryStore,
+) -> None:
+    catalog, now = _clocked_catalog(local_store)
+    first = catalog.start_reindex("items", ReindexRequest())
+    with pytest.raises(ReindexInProgress, match=first.job_id) as refused:
+        catalog.start_reindex("items", ReindexRequest(index=HnswIndex()))
+    assert refused.value.status == 409
+    # while it runs as well
+    running = first.model_copy(update={"state": JobState.RUNNING, "updated_at": now[0]})
+    local_store.put(keys.job_key("items", first.job_id), running.model_dump_json().encode())
+    with pytest.raises(ReindexInProgress):
+        catalog.start_reindex("items", ReindexRequest())
+    # a stale job does not hold the collection forever
+    now[0] += timedelta(seconds=catalog.limits.stale_job_seconds + 1)
+    second = catalog.start_reindex("items", ReindexRequest())
+    assert catalog.run_reindex("items", second.job_id).state is JobState.SUCCEEDED
+    # nor does a finished one
+    catalog.start_reindex("items", ReindexRequest())
 
 
 def _import(

@@ -30,9 +30,11 @@ from vecsearch.core.errors import (
     ImportSourceInvalid,
     InvalidRequest,
     InvalidVector,
+    JobLost,
     JobNotFound,
     JobStale,
     PayloadTooLarge,
+    ReindexInProgress,
     VecsearchError,
     VersionCorrupt,
     VersionNotFound,
@@ -254,8 +256,18 @@ class Catalog:
     # reindex jobs
 
     def start_reindex(self, name: str, request: ReindexRequest) -> JobStatus:
-        """Queue a reindex job and return its record; a runner then calls run_reindex."""
+        """Queue a reindex job and return its record; a runner then calls run_reindex.
+
+        ReindexInProgress while another job of the collection is queued or running: two builds at
+        once would race for the pointer and the slower one's work (and index spec) would be lost.
+        """
         record = self._record(name)
+        active = self._active_job(name, record)
+        if active is not None:
+            raise ReindexInProgress(
+                f"collection {name!r} already has reindex job {active.job_id!r} {active.state}; "
+                "poll it and retry when it has finished"
+            )
         now = self.clock()
         status = JobStatus(
             job_id=keys.sortable_id(now),
@@ -281,6 +293,10 @@ class Catalog:
         status, tag = self._job_tagged(name, job_id)
         if status.state is not JobState.QUEUED:
             return self._reported(status)  # a retried invocation of a job that already ran
+        reported = self._reported(status)
+        if reported.state is not JobState.QUEUED:
+            # Delivered after it was reported lost: running it now would contradict that report.
+            return self._save_job(reported)
         stages: dict[str, float] = {}
         notes: list[str] = []
         version_id = keys.sortable_id(self.clock())
@@ -334,6 +350,27 @@ class Catalog:
     def job(self, name: str, job_id: str) -> JobStatus:
         """A job's status; a RUNNING record older than any worker can run reports its outcome."""
         return self._reported(self._job_tagged(name, job_id)[0])
+
+    def fail_job(self, name: str, job_id: str, error: VecsearchError) -> JobStatus:
+        """Record a queued job as failed (its worker could not start); a started job is kept."""
+        status, tag = self._job_tagged(name, job_id)
+        if status.state is not JobState.QUEUED:
+            return self._reported(status)
+        failed = status.model_copy(
+            update={
+                "state": JobState.FAILED,
+                "error": error.message,
+                "error_code": error.code,
+                "updated_at": self.clock(),
+            }
+        )
+        try:
+            self.store.put_if_match(
+                keys.job_key(name, job_id), failed.model_dump_json().encode(), tag
+            )
+        except PreconditionFailed:
+            return self.job(name, job_id)  # a worker claimed it after all
+        return failed
 
     def discard_batch(self, name: str, batch_id: str) -> None:
         """Drop a pending batch that can never be applied; BatchNotFound if it is not pending."""
@@ -498,9 +535,41 @@ class Catalog:
             raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
         return JobStatus.model_validate_json(raw), tag
 
+    def _active_job(self, name: str, record: CollectionRecord) -> JobStatus | None:
+        """The newest job of this collection that is still queued or running, if any."""
+        window = self.limits.lost_job_seconds + self.limits.stale_job_seconds
+        for key in sorted(self.store.list(keys.jobs_prefix(name)), reverse=True):
+            job_id = key.rpartition("/")[2].removesuffix(".json")
+            try:
+                status = self._reported(self._job_tagged(name, job_id)[0])
+            except JobNotFound:
+                continue  # deleted meanwhile
+            if (self.clock() - status.created_at).total_seconds() > window:
+                return None  # ids sort by creation: every older job is finished or reported lost
+            if status.generation == record.generation and status.state in (
+                JobState.QUEUED,
+                JobState.RUNNING,
+            ):
+                return status
+        return None
+
     def _reported(self, status: JobStatus) -> JobStatus:
-        """The status, with a stale RUNNING record resolved by whether its version went live."""
+        """The status with stale records resolved: RUNNING by its version, QUEUED as lost.
+
+        A RUNNING record older than any worker can run succeeded if its version is live, else
+        failed; a QUEUED one older than the worker event's maximum age will never start.
+        """
         age = self.clock() - status.updated_at
+        if status.state is JobState.QUEUED:
+            if age.total_seconds() <= self.limits.lost_job_seconds:
+                return status
+            lost = JobLost(
+                f"no worker started the job within {self.limits.lost_job_seconds} s "
+                "(its invocation was dropped); the previous version stays live"
+            )
+            return status.model_copy(
+                update={"state": JobState.FAILED, "error": lost.message, "error_code": lost.code}
+            )
         if status.state is not JobState.RUNNING or age.total_seconds() <= (
             self.limits.stale_job_seconds
         ):

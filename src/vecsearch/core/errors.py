@@ -72,6 +72,20 @@ class JobStale(VecsearchError):
     status = 500
 
 
+class JobLost(VecsearchError):
+    """A queued job was never started: its worker event was dropped (recorded, not raised)."""
+
+    code = "job_lost"
+    status = 500
+
+
+class ReindexInProgress(VecsearchError):
+    """Another reindex of the collection is queued or running."""
+
+    code = "reindex_in_progress"
+    status = 409
+
+
 class ImportSourceInvalid(VecsearchError):
     """Bulk-import files are missing, unreadable, or disagree with the collection."""
 

@@ -60,9 +60,14 @@ def version_file_key(name: str, version_id: str, file_name: str) -> str:
     return f"{versions_prefix(name)}{version_id}/{file_name}"
 
 
+def jobs_prefix(name: str) -> str:
+    """Prefix of the collection's reindex job records."""
+    return f"{collection_prefix(name)}jobs/"
+
+
 def job_key(name: str, job_id: str) -> str:
     """A reindex job's status record."""
-    return f"{collection_prefix(name)}jobs/{job_id}.json"
+    return f"{jobs_prefix(name)}{job_id}.json"
 
 
 def sortable_id(now: datetime) -> str:

@@ -13,3 +13,6 @@ class Limits:
     max_queries_per_search: int = 100
     # A RUNNING job older than this has lost its worker (Lambda's limit is 900 s, plus a margin).
     stale_job_seconds: int = 960
+    # A QUEUED job older than this will never start: Lambda drops an async event older than the
+    # worker's maximumEventAge (3600 s in services/admin/serverless.yml), plus a margin.
+    lost_job_seconds: int = 3900
