@@ -184,3 +184,18 @@ def test_bad_requests_get_json_errors_not_500(stack: LocalStack) -> None:
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "collection_not_found")
     assert search.call("GET", "/health").status_code == 200
     assert "/collections/{name}/search" in search.call("GET", "/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("service", ["search", "admin"])
+def test_unknown_routes_and_wrong_methods_get_our_json_over_http(
+    stack: LocalStack, service: str
+) -> None:
+    url, token = (
+        (stack.search_url, None) if service == "search" else (stack.admin_url, stack.admin_token)
+    )
+    client = Client(url, token)
+    unknown = client.call("GET", "/no/such/route")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "route_not_found")
+    wrong = client.call("PATCH", "/collections/words")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert "GET" in wrong.headers["Allow"]

@@ -292,6 +292,13 @@ def test_offline_with_a_token_requires_it(admin: Call, monkeypatch: pytest.Monke
     assert anonymous("GET", "/collections", iam=True).status == 401
 
 
+def test_admin_wrong_method_is_405_and_unknown_route_404(admin: Call) -> None:
+    wrong = admin("PUT", "/collections")
+    assert (wrong.status, wrong.body["error"]["code"]) == (405, "method_not_allowed")
+    assert wrong.headers["Allow"] == "GET, POST"
+    assert admin("GET", "/collections/shapes/nowhere").body["error"]["code"] == "route_not_found"
+
+
 def test_admin_openapi_document_lists_every_route(admin: Call) -> None:
     paths = admin("GET", "/openapi.json").body["paths"]
     assert set(paths) == {

@@ -219,7 +219,19 @@ def test_unknown_route_is_404_json(search: Call) -> None:
     reply = search("GET", "/collections/compass/neighbours")
     assert reply.status == 404
     assert reply.body["error"]["code"] == "route_not_found"
-    assert search("PUT", "/health").status == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("PUT", "/health", "GET"), ("GET", "/collections/compass/search", "POST")],
+)
+def test_a_known_path_with_the_wrong_method_is_405_naming_the_allowed_ones(
+    search: Call, method: str, path: str, allowed: str
+) -> None:
+    reply = search(method, path)
+    assert reply.status == 405
+    assert reply.body["error"]["code"] == "method_not_allowed"
+    assert reply.headers["Allow"] == allowed
 
 
 def test_describe_and_health_report_the_live_version(compass: Call) -> None:

@@ -4,7 +4,9 @@ import base64
 import binascii
 import hmac
 import json
+import re
 from collections.abc import Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -21,6 +23,7 @@ from vecsearch.core.errors import (
     ConfigurationError,
     Forbidden,
     InvalidJson,
+    MethodNotAllowed,
     PayloadTooLarge,
     RouteNotFound,
     Unauthenticated,
@@ -31,6 +34,7 @@ from vecsearch.core.models import COLLECTION_NAME
 from vecsearch.settings import Settings, settings
 
 BEARER_PREFIX = "Bearer "
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 # Path parameters, checked by the resolver's validation (422 naming the parameter)
 CollectionName = Annotated[
@@ -123,8 +127,35 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
             body=error_body("unsupported_media_type", "send the body as application/json"),
         )
 
+    @cache
+    def _routes() -> list[tuple[re.Pattern[str], list[str]]]:
+        """Each documented path as a pattern, with its methods (read once, on first miss)."""
+        routes = []
+        for template, item in (app.get_openapi_schema().paths or {}).items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            methods = sorted(
+                method.upper()
+                for method in item.model_dump(exclude_none=True)
+                if method in HTTP_METHODS
+            )
+            routes.append((re.compile(pattern), methods))
+        return routes
+
     def _no_route(error: NotFoundError) -> Response[dict[str, Any]]:
         event = app.current_event
+        allowed = sorted(
+            {
+                method
+                for pattern, methods in _routes()
+                if pattern.fullmatch(event.path)
+                for method in methods
+            }
+        )
+        if allowed:
+            refused = MethodNotAllowed(f"{event.path} does not accept {event.http_method}")
+            response = error_response(refused)
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return error_response(RouteNotFound(f"no route for {event.http_method} {event.path}"))
 
     def _service_error(error: ServiceError) -> Response[dict[str, Any]]:

@@ -149,6 +149,13 @@ class RouteNotFound(VecsearchError):
     status = 404
 
 
+class MethodNotAllowed(VecsearchError):
+    """The path exists, but not for the request's method."""
+
+    code = "method_not_allowed"
+    status = 405
+
+
 class JobSubmitFailed(VecsearchError):
     """The job was recorded but the worker could not be started."""
 
