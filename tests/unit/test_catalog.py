@@ -693,6 +693,39 @@ def test_a_job_whose_worker_died_is_reported_failed(local_store: LocalDirectoryS
     assert catalog.describe("items").live_version is None
 
 
+def test_stored_records_with_fields_from_a_newer_release_still_read(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    # given records written by a newer worker that added a field to each of them
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    first = _reindex(catalog)
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2, seed=2), "new")))
+    stored = [
+        "collections/items/spec.json",
+        "collections/items/current.json",
+        f"collections/items/versions/{first.version_id}/manifest.json",
+        f"collections/items/jobs/{first.job_id}.json",
+        *local_store.list("collections/items/pending/"),
+    ]
+    for key in stored:
+        record = json.loads(local_store.get(key))
+        record["added_by_a_newer_release"] = {"any": "value"}
+        local_store.put(key, json.dumps(record).encode())
+    # then this release reads them all
+    assert catalog.describe("items").live_version == first.version_id
+    assert catalog.job("items", first.job_id).state is JobState.SUCCEEDED
+    assert [v.version_id for v in catalog.list_versions("items").versions] == [first.version_id]
+    second = _reindex(catalog)
+    assert (second.state, second.count) == (JobState.SUCCEEDED, 5)
+    assert catalog.rollback("items", first.version_id).count == 3
+    assert len(_top_ids(local_store, _vectors(3)[0])) == 3
+
+
+def test_requests_still_refuse_unknown_fields() -> None:
+    with pytest.raises(ValueError, match="surprise"):
+        ReindexRequest.model_validate({"surprise": 1})
+
+
 def _clocked_catalog(store: LocalDirectoryStore) -> tuple[Catalog, list[datetime]]:
     now = [datetime(2030, 1, 1, tzinfo=UTC)]
     catalog = Catalog(store, clock=lambda: now[0])

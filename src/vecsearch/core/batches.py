@@ -4,16 +4,23 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from vecsearch.core.models import DeleteRequest, Document, DocumentId, DocumentMetadata, Strict
+from vecsearch.core.models import (
+    DeleteRequest,
+    Document,
+    DocumentId,
+    DocumentMetadata,
+    Stored,
+    Strict,
+)
 
 
-class UpsertBatch(Strict):
+class UpsertBatch(Stored):
     kind: Literal["upsert"] = "upsert"
     documents: list[Document]
     generation: str | None = None  # the collection record's generation it was written for
 
 
-class DeleteBatch(Strict):
+class DeleteBatch(Stored):
     kind: Literal["delete"] = "delete"
     ids: list[str]
     generation: str | None = None
@@ -24,7 +31,7 @@ class DeleteBatch(Strict):
         return cls(ids=request.ids, generation=generation)
 
 
-class ImportBatch(Strict):
+class ImportBatch(Stored):
     kind: Literal["import"] = "import"
     vectors_key: str
     records_key: str

@@ -27,9 +27,20 @@ MAX_COMPONENT = 1e15
 
 
 class Strict(BaseModel):
-    """Base for request and stored models: unknown fields are errors, not silently dropped."""
+    """Base for request models: unknown fields are errors, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stored(BaseModel):
+    """Base for records read back from the store: fields added by a newer release are ignored.
+
+    During a rolling deploy (or with the services deployed separately) an older container reads
+    what a newer one wrote; refusing an added field would turn every read into a 500. Nested
+    specs (CollectionSpec, index specs, documents) stay strict: they are the request contract.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Metric(StrEnum):
@@ -248,7 +259,7 @@ class SearchResponse(BaseModel):
     results: list[QueryResult]
 
 
-class VersionManifest(Strict):
+class VersionManifest(Stored):
     """Everything needed to verify and load a version; written last, read first."""
 
     version_id: str
@@ -266,7 +277,7 @@ class VersionManifest(Strict):
     generation: str | None = None  # the collection record's generation it was built for
 
 
-class CurrentPointer(Strict):
+class CurrentPointer(Stored):
     """The small object naming a collection's live version; swapped only by conditional writes."""
 
     version_id: str
@@ -274,7 +285,7 @@ class CurrentPointer(Strict):
     generation: str | None = None  # the collection record's generation when it was written
 
 
-class CollectionRecord(Strict):
+class CollectionRecord(Stored):
     """The stored spec of a collection."""
 
     spec: CollectionSpec
