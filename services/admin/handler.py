@@ -5,13 +5,23 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    APIKeyIn,
+    HTTPBearer,
+    SecurityScheme,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from vecsearch.adapters.http import (
+    ADMIN_ERRORS,
     CollectionName,
     OpaqueId,
     admit,
+    documented,
     install_error_handlers,
     parse_json_body,
 )
@@ -32,58 +42,104 @@ from vecsearch.core.models import (
 from vecsearch.wiring import catalog, job_runner
 
 logger = Logger(service="vecsearch-admin")
+
+
+def admin_documented(
+    status: int, model: type[BaseModel] | None, *errors: int
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of an admin route: every route can also refuse credentials."""
+    return documented(status, model, *ADMIN_ERRORS, *errors)
+
+
+# An absent or empty body means "rebuild with the collection's spec"; any other body must be
+# an object (a union with None would let [null, null] through as "no body").
+NO_REINDEX_OPTIONS = ReindexRequest()
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "bearer": HTTPBearer(description="local runs: the configured VECSEARCH_ADMIN_TOKEN"),
+    "sigv4": APIKey(
+        name="Authorization",
+        in_=APIKeyIn.header,
+        description="on AWS: IAM (aws_iam authorizer), requests signed with AWS Signature V4",
+    ),
+}
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 install_error_handlers(app, logger)
 
 
-@app.post("/collections", status_code=HTTPStatus.CREATED)
+@app.post(
+    "/collections",
+    status_code=HTTPStatus.CREATED,
+    responses=admin_documented(HTTPStatus.CREATED, CollectionInfo, HTTPStatus.CONFLICT),
+)
 def create_collection(body: CollectionSpec) -> CollectionInfo:
     """Create an empty collection."""
     return catalog().create_collection(body)
 
 
-@app.get("/collections")
+@app.get("/collections", responses=admin_documented(HTTPStatus.OK, CollectionList))
 def list_collections() -> CollectionList:
     """Every collection with its live version and counts."""
     return catalog().list_collections()
 
 
-@app.get("/collections/<name>")
+@app.get("/collections/<name>", responses=admin_documented(HTTPStatus.OK, CollectionInfo))
 def describe_collection(name: CollectionName) -> CollectionInfo:
     """One collection's spec, live version and counts."""
     return catalog().describe(name)
 
 
-@app.delete("/collections/<name>")
+@app.delete(
+    "/collections/<name>",
+    status_code=HTTPStatus.NO_CONTENT,
+    responses=admin_documented(HTTPStatus.NO_CONTENT, None),
+)
 def delete_collection(name: CollectionName) -> Response[None]:
     """Delete a collection with all its versions."""
     catalog().delete_collection(name)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body=None)
 
 
-@app.post("/collections/<name>/documents", status_code=HTTPStatus.ACCEPTED)
+@app.post(
+    "/collections/<name>/documents",
+    status_code=HTTPStatus.ACCEPTED,
+    responses=admin_documented(HTTPStatus.ACCEPTED, BatchReceipt),
+)
 def upsert_documents(name: CollectionName, body: UpsertRequest) -> BatchReceipt:
     """Add or replace documents by id; searchable after the next reindex."""
     return catalog().upsert(name, body)
 
 
-@app.post("/collections/<name>/documents/delete", status_code=HTTPStatus.ACCEPTED)
+@app.post(
+    "/collections/<name>/documents/delete",
+    status_code=HTTPStatus.ACCEPTED,
+    responses=admin_documented(HTTPStatus.ACCEPTED, BatchReceipt),
+)
 def delete_documents(name: CollectionName, body: DeleteRequest) -> BatchReceipt:
     """Delete documents by id; effective after the next reindex."""
     return catalog().delete_documents(name, body)
 
 
-@app.post("/collections/<name>/imports", status_code=HTTPStatus.ACCEPTED)
+@app.post(
+    "/collections/<name>/imports",
+    status_code=HTTPStatus.ACCEPTED,
+    responses=admin_documented(HTTPStatus.ACCEPTED, BatchReceipt),
+)
 def import_files(name: CollectionName, body: ImportRequest) -> BatchReceipt:
     """Bulk-import a .npy matrix plus a JSON-lines file already put under imports/ in the store."""
     return catalog().import_files(name, body)
 
 
-@app.post("/collections/<name>/reindex", status_code=HTTPStatus.ACCEPTED)
-def start_reindex(name: CollectionName, body: ReindexRequest | None = None) -> JobStatus:
+@app.post(
+    "/collections/<name>/reindex",
+    status_code=HTTPStatus.ACCEPTED,
+    responses=admin_documented(
+        HTTPStatus.ACCEPTED, JobStatus, HTTPStatus.CONFLICT, HTTPStatus.SERVICE_UNAVAILABLE
+    ),
+)
+def start_reindex(name: CollectionName, body: ReindexRequest = NO_REINDEX_OPTIONS) -> JobStatus:
     """Record a reindex job and hand it to the worker; poll the job for its outcome."""
     runner = job_runner()
-    job = catalog().start_reindex(name, body or ReindexRequest())
+    job = catalog().start_reindex(name, body)
     try:
         runner.submit(name, job.job_id)
     except JobSubmitFailed as error:
@@ -94,19 +150,22 @@ def start_reindex(name: CollectionName, body: ReindexRequest | None = None) -> J
     return job
 
 
-@app.get("/collections/<name>/jobs/<job_id>")
+@app.get("/collections/<name>/jobs/<job_id>", responses=admin_documented(HTTPStatus.OK, JobStatus))
 def job_status(name: CollectionName, job_id: OpaqueId) -> JobStatus:
     """A reindex job's state, stage timings and outcome."""
     return catalog().job(name, job_id)
 
 
-@app.get("/collections/<name>/versions")
+@app.get("/collections/<name>/versions", responses=admin_documented(HTTPStatus.OK, VersionList))
 def list_versions(name: CollectionName) -> VersionList:
     """Every built version, newest first, marking the live one."""
     return catalog().list_versions(name)
 
 
-@app.post("/collections/<name>/rollback")
+@app.post(
+    "/collections/<name>/rollback",
+    responses=admin_documented(HTTPStatus.OK, CollectionInfo, HTTPStatus.CONFLICT),
+)
 def rollback(name: CollectionName, body: RollbackRequest) -> CollectionInfo:
     """Make an earlier version live again."""
     return catalog().rollback(name, body.version_id)
@@ -118,7 +177,12 @@ def openapi() -> Response[str]:
     return Response(
         status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title="vecsearch admin API", version="1"),
+        body=app.get_openapi_json_schema(
+            title="vecsearch admin API",
+            version="1",
+            security_schemes=SECURITY_SCHEMES,
+            security=[{"bearer": []}, {"sigv4": []}],
+        ),
     )
 
 

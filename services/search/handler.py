@@ -1,5 +1,6 @@
 """Search API: query a collection's live version, describe it, report health."""
 
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -7,7 +8,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from vecsearch.adapters.http import CollectionName, admit, install_error_handlers, parse_json_body
+from vecsearch.adapters.http import (
+    CollectionName,
+    admit,
+    documented,
+    install_error_handlers,
+    parse_json_body,
+)
 from vecsearch.core.models import Health, LiveCollection, SearchRequest, SearchResponse
 from vecsearch.wiring import searcher
 
@@ -16,19 +23,29 @@ app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=pars
 install_error_handlers(app, logger)
 
 
-@app.post("/collections/<name>/search")
+@app.post(
+    "/collections/<name>/search",
+    description=(
+        "Give exactly one of 'vector' (one query) or 'vectors' (a batch of up to 100), each with "
+        "the collection's dimension. Approximate indexes (hnsw, ivf) and metadata filters may "
+        "return fewer than k hits."
+    ),
+    responses=documented(HTTPStatus.OK, SearchResponse, HTTPStatus.CONFLICT),
+)
 def search(name: CollectionName, body: SearchRequest) -> SearchResponse:
     """Top-k neighbours for one query vector or a batch of up to 100."""
     return searcher().search(name, body)
 
 
-@app.get("/collections/<name>")
+@app.get(
+    "/collections/<name>", responses=documented(HTTPStatus.OK, LiveCollection, HTTPStatus.CONFLICT)
+)
 def describe(name: CollectionName) -> LiveCollection:
     """The version this container serves for the collection."""
     return searcher().describe(name)
 
 
-@app.get("/health")
+@app.get("/health", responses=documented(HTTPStatus.OK, Health))
 def health() -> Health:
     """Which collections this container has loaded, and whether any newer version failed."""
     return searcher().health()
@@ -38,7 +55,7 @@ def health() -> Health:
 def openapi() -> Response[str]:
     """This API's OpenAPI document."""
     return Response(
-        status_code=200,
+        status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
         body=app.get_openapi_json_schema(title="vecsearch search API", version="1"),
     )

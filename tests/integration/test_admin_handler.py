@@ -4,6 +4,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import numpy as np
@@ -312,6 +313,53 @@ def test_admin_openapi_document_lists_every_route(admin: Call) -> None:
         "/collections/{name}/versions",
         "/collections/{name}/rollback",
     }
+
+
+ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_admin_openapi_declares_every_status_it_returns_with_our_error_schema(
+    admin: Call,
+) -> None:
+    document = admin("GET", "/openapi.json").body
+    for method, path, operation in _operations(document):
+        responses = operation["responses"]
+        for status in ("400", "401", "403", "404", "413", "415", "422", "500"):
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": ERROR_SCHEMA}, (method, path, status)
+    assert {"bearer", "sigv4"} <= set(document["components"]["securitySchemes"])
+    assert document["security"] == [{"bearer": []}, {"sigv4": []}]
+    delete = document["paths"]["/collections/{name}"]["delete"]["responses"]
+    assert "204" in delete
+    assert "200" not in delete
+    assert "409" in document["paths"]["/collections/{name}/reindex"]["post"]["responses"]
+    assert "503" in document["paths"]["/collections/{name}/reindex"]["post"]["responses"]
+    for variant in ("FlatIndex", "HnswIndex", "IvfIndex"):
+        assert "kind" in document["components"]["schemas"][variant]["required"]
+
+
+@pytest.mark.parametrize("body", [[None, None], "AAA", 5])
+def test_a_reindex_body_that_is_not_an_object_is_422(admin: Call, body: object) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections/shapes/reindex", body)
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("raw", [None, ""])
+def test_a_reindex_without_a_body_uses_the_spec(admin: Call, raw: str | None) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections/shapes/reindex", raw_body=raw)
+    assert reply.status == 202
+    assert reply.body["index"] is None
 
 
 # the same flow against S3 (moto)

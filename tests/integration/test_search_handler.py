@@ -255,6 +255,20 @@ def test_openapi_document_lists_the_search_routes(search: Call) -> None:
         "/health",
     }
     assert "SearchRequest" in reply.body["components"]["schemas"]
+    search_op = reply.body["paths"]["/collections/{name}/search"]["post"]
+    assert "exactly one of" in search_op["description"]
+    assert "fewer than k" in search_op["description"]
+    for path, item in reply.body["paths"].items():
+        for method, operation in item.items():
+            for status in ("400", "404", "413", "415", "422", "500"):
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path)
+
+
+def test_a_json_string_body_is_422_not_400(compass: Call) -> None:
+    reply = compass("POST", "/collections/compass/search", "AAA")
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "validation_error"
 
 
 class KeptRecords(logging.Handler):

@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from vecsearch.core.errors import (
     ConfigurationError,
@@ -41,6 +43,49 @@ CollectionName = Annotated[
     str, Path(pattern=COLLECTION_NAME.pattern, description="the collection's name")
 ]
 OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job or version id")]
+
+
+class ErrorDetail(BaseModel):
+    """One field that failed validation."""
+
+    location: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    """A stable machine-readable code, a human message and, for validation, the fields."""
+
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+# Statuses any route can answer: bad JSON, unknown collection or route, body too large, not
+# JSON, invalid request, unexpected failure, store unavailable.
+EVERY_ROUTE_ERRORS = (400, 404, 413, 415, 422, 500, 503)
+ADMIN_ERRORS = (401, 403)
+
+
+def documented(
+    status: int, model: type[BaseModel] | None, *errors: int
+) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses of a route: its success, and each error status with our error body."""
+    success: OpenAPIResponse = {"description": HTTPStatus(status).phrase}
+    if model is not None:
+        success["content"] = {content_types.APPLICATION_JSON: {"model": model}}
+    responses = {status: success}
+    for code in sorted({*EVERY_ROUTE_ERRORS, *errors}):
+        responses[code] = {
+            "description": HTTPStatus(code).phrase,
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        }
+    return responses
 
 
 def error_body(
@@ -110,8 +155,6 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
         return error_response(error)
 
     def _invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
-        if any(item["type"] == "json_invalid" for item in error.errors()):
-            return error_response(InvalidJson("request body is not valid JSON"))
         return Response(
             status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
             content_type=content_types.APPLICATION_JSON,

@@ -49,18 +49,29 @@ class Metric(StrEnum):
     IP = "ip"
 
 
-class FlatIndex(Strict):
+def _kind_required(schema: dict[str, Any]) -> None:
+    # kind has a default for Python callers, but the API's discriminator needs it in every body
+    schema["required"] = ["kind", *schema.get("required", [])]
+
+
+class IndexVariant(Strict):
+    """Base of the index specs: 'kind' selects the variant and is required in JSON."""
+
+    model_config = ConfigDict(json_schema_extra=_kind_required)
+
+
+class FlatIndex(IndexVariant):
     kind: Literal["flat"] = "flat"
 
 
-class HnswIndex(Strict):
+class HnswIndex(IndexVariant):
     kind: Literal["hnsw"] = "hnsw"
     m: Annotated[int, Field(ge=4, le=128)] = 32
     ef_construction: Annotated[int, Field(ge=8, le=2048)] = 128
     ef_search: Annotated[int, Field(ge=1, le=4096)] = 128
 
 
-class IvfIndex(Strict):
+class IvfIndex(IndexVariant):
     kind: Literal["ivf"] = "ivf"
     nlist: Annotated[int, Field(ge=1, le=65536)] = 1024
     nprobe: Annotated[int, Field(ge=1, le=65536)] = 32
