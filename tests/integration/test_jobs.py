@@ -190,3 +190,19 @@ def test_lambda_runner_without_a_worker_name_is_a_configuration_error(
     assert reply.status == 500
     assert reply.body["error"]["code"] == "configuration_error"
     assert "VECSEARCH_WORKER_FUNCTION" in reply.body["error"]["message"]
+
+
+def test_worker_returns_quietly_when_the_collection_was_deleted(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vecsearch import wiring  # noqa: PLC0415
+
+    monkeypatch.setenv("VECSEARCH_STORE_URL", f"file://{tmp_path / 'store'}")
+    wiring.reset()
+    job = catalog.start_reindex("pairs", ReindexRequest())
+    catalog.delete_collection("pairs")
+    worker = load_service_module("admin", "worker")
+    event = json.loads(ReindexJob(collection="pairs", job_id=job.job_id).model_dump_json())
+    result = worker.handler(event, LambdaContext())
+    wiring.reset()
+    assert (result["state"], result["error_code"]) == ("failed", "job_not_found")

@@ -89,7 +89,9 @@ def test_ragged_batch_is_422(compass: Call) -> None:
     body = {"vectors": [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]}
     reply = compass("POST", "/collections/compass/search", body)
     assert reply.status == 422
-    assert reply.body["error"]["code"] in {"dimension_mismatch", "invalid_vector"}
+    assert reply.body["error"]["code"] == "dimension_mismatch"
+    assert "query 1 has 4 components" in reply.body["error"]["message"]
+    assert "dimension 3" in reply.body["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,9 @@ from vecsearch.core.errors import (
     DimensionMismatch,
     InvalidVector,
     NoLiveVersion,
-    PayloadTooLarge,
     StorageError,
     VersionCorrupt,
 )
-from vecsearch.core.limits import Limits
 from vecsearch.core.models import (
     MAX_COMPONENT,
     CollectionSpec,
@@ -168,16 +166,17 @@ def test_search_with_filter_threshold_metadata_and_batches(catalog: Catalog, loc
 
 
 def test_search_errors(catalog: Catalog, local_store: LocalDirectoryStore) -> None:
-    searcher = Searcher(local_store, limits=Limits(max_queries_per_search=2))
+    searcher = Searcher(local_store)
     with pytest.raises(NoLiveVersion):
         searcher.search("items", SearchRequest(vector=[1.0] * DIMENSION))
     with pytest.raises(CollectionNotFound):
         searcher.search("missing", SearchRequest(vector=[1.0] * DIMENSION))
     _publish(catalog, _vectors(4, 1), "a")
-    with pytest.raises(DimensionMismatch, match="expects 5"):
+    with pytest.raises(DimensionMismatch, match=r"query 0 has 2 components.*expects dimension 5"):
         searcher.search("items", SearchRequest(vector=[1.0, 2.0]))
-    with pytest.raises(PayloadTooLarge):
-        searcher.search("items", SearchRequest(vectors=[[1.0] * DIMENSION] * 3))
+    # the batch limit is the request model's (one source of truth): 422 before the searcher
+    with pytest.raises(ValueError, match="at most 100"):
+        SearchRequest(vectors=[[1.0] * DIMENSION] * 101)
 
 
 def test_a_deleted_collection_stops_being_served(catalog: Catalog, local_store) -> None:

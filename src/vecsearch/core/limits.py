@@ -1,4 +1,5 @@
-"""Size limits the core enforces; defaults live here, settings may override them."""
+"""Size limits the core enforces beyond the request models' own bounds (e.g. 100 queries per
+search batch lives on SearchRequest); Catalog and Searcher take a Limits, defaults live here."""
 
 from dataclasses import dataclass
 
@@ -10,7 +11,6 @@ class Limits:
     max_documents_per_upsert: int = 1000
     max_ids_per_delete: int = 10_000
     max_metadata_bytes: int = 4096
-    max_queries_per_search: int = 100
     # A RUNNING job older than this has lost its worker (Lambda's limit is 900 s, plus a margin).
     stale_job_seconds: int = 960
     # A QUEUED job older than this will never start: Lambda drops an async event older than the

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from vecsearch.core import keys
 from vecsearch.core.errors import (
     CollectionNotFound,
+    DimensionMismatch,
     InvalidVector,
     NoLiveVersion,
-    PayloadTooLarge,
     VecsearchError,
 )
 from vecsearch.core.filters import MetadataIndex
@@ -77,12 +77,14 @@ class Searcher:
         serving = self._live(name)
         version = serving.version
         queries = request.queries()
-        if len(queries) > self.limits.max_queries_per_search:
-            raise PayloadTooLarge(
-                f"{len(queries)} queries in one search, "
-                f"the limit is {self.limits.max_queries_per_search}"
-            )
-        matrix = query_matrix(queries, version.manifest.dimension)
+        dimension = version.manifest.dimension
+        for position, query in enumerate(queries):
+            if len(query) != dimension:
+                raise DimensionMismatch(
+                    f"query {position} has {len(query)} components, "
+                    f"collection {name!r} expects dimension {dimension}"
+                )
+        matrix = query_matrix(queries, dimension)
         if version.manifest.metric is Metric.COSINE:
             flat = zero_length_rows(matrix)
             if flat.size:
