@@ -1,9 +1,11 @@
 'use strict';
 
-// Builds the service's function package when the Framework packages (package/deploy) and points
-// package.artifact at it: the service's handlers, src/vecsearch and the pure-Python
-// requirements/function.txt (faiss, numpy and pydantic come from the layers). Only packaging
-// runs this hook, so serverless-offline keeps running the handlers from the service folder.
+// Builds the service's function package when the Framework packages and points package.artifact
+// at it: the service's handlers, src/vecsearch and the pure-Python requirements/function.txt
+// (faiss, numpy and pydantic come from the layers). Both packaging paths run it: the service's
+// (`sls package`, `sls deploy`) and the single function's (`sls deploy function`, which would
+// otherwise zip the bare service folder). serverless-offline runs neither, so it keeps running
+// the handlers from the service folder.
 // Python: $PYTHON313, else the project's .venv, else python3.13 from PATH.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -14,6 +16,7 @@ class FunctionPackage {
     this.serverless = serverless;
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.build(),
+      'before:package:function:package': () => this.build(),
     };
   }
 
@@ -46,7 +49,9 @@ class FunctionPackage {
     if (result.error || result.status !== 0) {
       const detail = result.error ? result.error.message : `${result.stdout}${result.stderr}`;
       throw new this.serverless.classes.Error(
-        `function-package: building ${artifact} with ${python} failed: ${detail.trim()}`
+        `function-package: building ${artifact} with ${python} failed: ${detail.trim()}\n` +
+          'It needs Python 3.13 with the dev requirements: run `make setup` (creates .venv) ' +
+          'or set PYTHON313 to such an interpreter.'
       );
     }
     this.serverless.service.package.artifact = artifact;

@@ -89,7 +89,6 @@ class LocalStack:
             "search": [f"storeUrl={store_url}", f"refreshSeconds={self.refresh_seconds}"],
             "admin": [
                 f"storeUrl={store_url}",
-                f"adminToken={self.admin_token}",
                 f"lambdaEndpointUrl={self.admin_lambda_url}",
             ],
         }
@@ -119,6 +118,10 @@ class LocalStack:
             if not port_is_free(port):
                 raise StackError(f"port {port} for the {service} service is already in use")
         env = stack_environment(runtime, python_path)
+        if service == "admin":
+            # Through the process environment (serverless-offline passes it to the handlers),
+            # never serverless.yml: a deployed token would refuse every SigV4-signed request.
+            env["VECSEARCH_ADMIN_TOKEN"] = self.admin_token
         command = [
             str(self.repo / "node_modules" / ".bin" / "sls"),
             "offline",

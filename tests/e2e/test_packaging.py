@@ -203,17 +203,22 @@ def test_layers_are_retained_arm64_python313_versions_described_from_the_manifes
         assert template["Outputs"][output]["Value"]["Ref"].startswith(prefix + "LambdaLayer")
 
 
-def test_layers_publish_ssm_parameters_for_latest_and_the_pinned_version(standalone):
+def test_layers_publish_ssm_parameters_per_stage_for_latest_and_the_pinned_version(standalone):
     template = standalone["layers"]
+    parameters = resources(template, "AWS::SSM::Parameter").values()
     names = {
         parameter["Properties"]["Name"]: parameter["Properties"]["Value"]["Ref"]
-        for parameter in resources(template, "AWS::SSM::Parameter").values()
+        for parameter in parameters
     }
     faiss = json.loads((ROOT / "build/layers/arm64/faiss.manifest.json").read_text())
     faiss_version = faiss["pins"]["faiss-cpu"]
-    prefix = "/vecsearch/layers/faiss/python3.13/arm64"
+    prefix = "/vecsearch/ci/layers/faiss/python3.13/arm64"  # packaged with --stage ci
     assert names[f"{prefix}/latest"] == names[f"{prefix}/{faiss_version}"]
     assert names[f"{prefix}/latest"] in resources(template, "AWS::Lambda::LayerVersion")
+    # Owned by the stack: a parameter kept after its stack moved on or was deleted would make
+    # the next create of the same name fail with "already exists".
+    assert all("DeletionPolicy" not in parameter for parameter in parameters)
+    assert all("UpdateReplacePolicy" not in parameter for parameter in parameters)
 
 
 def test_layer_sharing_grants_accounts_and_organization_on_every_new_version(
@@ -304,10 +309,10 @@ def test_no_wildcard_actions_or_resources(standalone: dict, service: str):
             assert resource != "*", statement
 
 
-def s3_grants(template: dict) -> dict[str, set[str]]:
+def s3_grants(statements: list[dict]) -> dict[str, set[str]]:
     """S3 actions granted, by resource (as text)."""
     grants: dict[str, set[str]] = {}
-    for statement in allow_statements(template):
+    for statement in statements:
         for action in as_list(statement["Action"]):
             if action.startswith("s3:"):
                 for resource in as_list(statement["Resource"]):
@@ -318,7 +323,7 @@ def s3_grants(template: dict) -> dict[str, set[str]]:
 def test_search_may_only_read_the_collections_prefix(standalone: dict):
     template = standalone["search"]
     bucket_arn = "arn:${AWS::Partition}:s3:::vecsearch-index-placeholder"
-    assert s3_grants(template) == {
+    assert s3_grants(allow_statements(template)) == {
         json.dumps({"Fn::Sub": f"{bucket_arn}/collections/*"}): {"s3:GetObject"},
         json.dumps({"Fn::Sub": bucket_arn}): {"s3:ListBucket"},
     }
@@ -328,28 +333,90 @@ def test_search_may_only_read_the_collections_prefix(standalone: dict):
     assert not {action for action in actions if action.startswith(("lambda:", "sqs:"))}
 
 
-def test_admin_reads_and_writes_collections_reads_imports_and_invokes_only_the_worker(standalone):
+def function_by_handler(template: dict, handler: str) -> tuple[str, dict]:
+    """The logical id and properties of the function with this handler."""
+    (found,) = [
+        (key, function["Properties"])
+        for key, function in resources(template, "AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] == handler
+    ]
+    return found
+
+
+def role_statements(template: dict, handler: str) -> list[dict]:
+    """The statements of the role the function with this handler runs as."""
+    _, function = function_by_handler(template, handler)
+    role = template["Resources"][function["Role"]["Fn::GetAtt"][0]]
+    assert role["Type"] == "AWS::IAM::Role"
+    return [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+ADMIN_S3_GRANTS = {
+    json.dumps({"Fn::Sub": "${IndexBucket.Arn}/collections/*"}): {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    },
+    json.dumps({"Fn::Sub": "${IndexBucket.Arn}/imports/*"}): {"s3:GetObject"},
+    json.dumps({"Fn::GetAtt": ["IndexBucket", "Arn"]}): {"s3:ListBucket"},
+}
+
+
+def test_admin_api_and_worker_run_as_separate_roles(standalone: dict):
     template = standalone["admin"]
-    assert s3_grants(template) == {
-        json.dumps({"Fn::Sub": "${IndexBucket.Arn}/collections/*"}): {
-            "s3:GetObject",
-            "s3:PutObject",
-            "s3:DeleteObject",
-        },
-        json.dumps({"Fn::Sub": "${IndexBucket.Arn}/imports/*"}): {"s3:GetObject"},
-        json.dumps({"Fn::GetAtt": ["IndexBucket", "Arn"]}): {"s3:ListBucket"},
+    roles = {
+        function_by_handler(template, handler)[1]["Role"]["Fn::GetAtt"][0]
+        for handler in ("handler.handler", "worker.handler")
     }
-    (listing,) = [s for s in allow_statements(template) if s["Action"] == ["s3:ListBucket"]]
+    assert len(roles) == 2
+
+
+def test_admin_api_reads_and_writes_collections_reads_imports_and_invokes_only_the_worker(
+    standalone,
+):
+    template = standalone["admin"]
+    statements = role_statements(template, "handler.handler")
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    assert s3_grants(statements) == ADMIN_S3_GRANTS
+    (listing,) = [s for s in statements if as_list(s["Action"]) == ["s3:ListBucket"]]
     assert listing["Condition"] == {
         "StringLikeIfExists": {"s3:prefix": ["collections/*", "imports/*"]}
     }
-    (invoke,) = [s for s in allow_statements(template) if "lambda:InvokeFunction" in s["Action"]]
-    (worker,) = [
-        function["Properties"]["FunctionName"]
-        for function in resources(template, "AWS::Lambda::Function").values()
-        if function["Properties"]["Handler"] == "worker.handler"
-    ]
-    assert invoke["Resource"]["Fn::Sub"].endswith(f":function:{worker}")
+    (invoke,) = [s for s in statements if "lambda:InvokeFunction" in as_list(s["Action"])]
+    _, worker = function_by_handler(template, "worker.handler")
+    assert invoke["Resource"]["Fn::Sub"].endswith(f":function:{worker['FunctionName']}")
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert not {action for action in actions if action.startswith("sqs:")}
+
+
+def test_worker_reads_and_writes_collections_and_may_only_report_failures(standalone):
+    template = standalone["admin"]
+    statements = role_statements(template, "worker.handler")
+    assert s3_grants(statements) == ADMIN_S3_GRANTS
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert not {action for action in actions if action.startswith("lambda:")}
+    (send,) = [s for s in statements if as_list(s["Action"]) == ["sqs:SendMessage"]]
+    assert send["Resource"] == {"Fn::GetAtt": ["ReindexFailureQueue", "Arn"]}
+
+
+@pytest.mark.parametrize("handler", ["handler.handler", "worker.handler"])
+def test_admin_roles_write_logs_only_to_their_own_log_group(standalone, handler):
+    template = standalone["admin"]
+    _, function = function_by_handler(template, handler)
+    for statement in role_statements(template, handler):
+        if any(action.startswith("logs:") for action in as_list(statement["Action"])):
+            assert set(as_list(statement["Action"])) == {
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            }
+            (resource,) = as_list(statement["Resource"])
+            assert resource["Fn::Sub"].endswith(
+                f":log-group:/aws/lambda/{function['FunctionName']}:*"
+            )
 
 
 def test_worker_is_async_with_a_failure_queue_and_a_15_minute_timeout(standalone: dict):
@@ -525,3 +592,131 @@ def test_every_skipped_rule_still_fires_without_its_skip(standalone, tmp_path):
         assert rule in linted.stdout, f"cfn-lint {rule} no longer fires: remove its skip"
     fired = {check for check, _ in checkov_failures(paths, [])}
     assert set(SKIPS["checkov"]) <= fired, set(SKIPS["checkov"]) - fired
+
+
+# Deploy guards: what must never reach AWS.
+
+REAL_LAYER_ARNS = (
+    "faissLayerArn=arn:aws:lambda:eu-west-1:111122223333:layer:vecsearch-faiss-py313-arm64:7",
+    "pydanticLayerArn=arn:aws:lambda:eu-west-1:111122223333:layer:vecsearch-pydantic-py313-arm64:7",
+)
+
+
+def sls(project: Path, folder: str, home: Path, *arguments: str, **environment: str):
+    """Run the project's Framework in one service folder, offline."""
+    return run(["sls", *arguments], project / folder, offline_environment(home, **environment))
+
+
+@pytest.mark.parametrize(
+    ("folder", "params", "still_placeholder"),
+    [
+        ("services/search", [], "faissLayerArn"),
+        ("services/search", list(REAL_LAYER_ARNS), "indexBucketName"),
+        ("services/admin", [REAL_LAYER_ARNS[0]], "pydanticLayerArn"),
+    ],
+)
+def test_deploy_is_refused_while_a_param_is_still_its_placeholder(
+    project, home, folder, params, still_placeholder
+):
+    for command in (["deploy"], ["deploy", "function", "-f", "api"]):
+        arguments = [argument for param in params for argument in ("--param", param)]
+        completed = sls(project, folder, home, *command, "--stage", "ci", *arguments)
+        output = completed.stdout + completed.stderr
+        assert completed.returncode != 0
+        assert f"{still_placeholder} is still its placeholder" in output, output
+        assert "credentials" not in output.lower(), output
+
+
+def test_deploy_with_every_param_given_passes_the_guard(project, home):
+    params = [*REAL_LAYER_ARNS, "indexBucketName=vecsearch-admin-ci-indexbucket-abc"]
+    arguments = [argument for param in params for argument in ("--param", param)]
+    completed = sls(project, "services/search", home, "deploy", "--stage", "ci", *arguments)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "placeholder" not in output, output
+    assert "credentials" in output.lower(), output  # stopped only by the missing account
+
+
+def test_compose_deploy_from_placeholder_state_is_refused(project, home, tmp_path):
+    from layerkit.deploy import PLACEHOLDER_OUTPUTS, seed_compose_state  # noqa: PLC0415
+
+    seed_compose_state(project, "guard")
+    try:
+        completed = run(
+            ["osls-compose", "deploy", "--stage", "guard", "--service", "search"],
+            project,
+            offline_environment(home),
+        )
+    finally:
+        (project / ".serverless" / "state.guard.json").unlink()
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "is still its placeholder" in output, output
+    assert PLACEHOLDER_OUTPUTS["admin"]["IndexBucketName"] in output
+
+
+def test_offline_packaging_switch_is_refused_for_anything_but_package(project, home):
+    for command in (["deploy"], ["deploy", "function", "-f", "api"]):
+        completed = sls(project, "layers", home, *command, OFFLINE_PACKAGING="1")
+        output = completed.stdout + completed.stderr
+        assert completed.returncode != 0
+        assert "OFFLINE_PACKAGING=1 is for `sls package` only" in output, output
+        assert "credentials" not in output.lower(), output
+
+
+SPAWN_PACKAGE_FUNCTION = """'use strict';
+// Test only: runs the package:function lifecycle `sls deploy function` uses, without AWS.
+class PackageOneFunction {
+  constructor(serverless, options) {
+    this.commands = {
+      'package-one-function': {
+        usage: 'package one function as deploy function does',
+        lifecycleEvents: ['run'],
+        options: { function: { usage: 'function', shortcut: 'f', required: true, type: 'string' } },
+      },
+    };
+    this.hooks = {
+      'package-one-function:run': async () => {
+        await serverless.pluginManager.spawn('package:function');
+        // Which zip deploy function uploads (osls lib/plugins/aws/deploy-function.js).
+        const own = (serverless.service.getFunction(options.function).package || {}).artifact;
+        const artifact = own || serverless.service.package.artifact ||
+          require('path').join(serverless.serviceDir, '.serverless', `${options.function}.zip`);
+        process.stdout.write(`ARTIFACT=${artifact}\\n`);
+      },
+    };
+  }
+}
+module.exports = PackageOneFunction;
+"""
+
+
+@pytest.mark.parametrize("service", ["admin", "search"])
+def test_single_function_deploy_ships_the_function_package(home, tmp_path, service):
+    project = copy_project(tmp_path / "project")
+    folder = project / SERVICES[service]
+    (folder / "package-one-function.js").write_text(SPAWN_PACKAGE_FUNCTION)
+    config = folder / "serverless.yml"
+    config.write_text(
+        config.read_text().replace("plugins:\n", "plugins:\n  - ./package-one-function.js\n", 1)
+    )
+    completed = sls(project, SERVICES[service], home, "package-one-function", "-f", "api")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    (artifact,) = re.findall(r"^ARTIFACT=(.*)$", completed.stdout, re.MULTILINE)
+    assert Path(artifact) == project / "build" / "functions" / f"{service}.zip"
+    with zipfile.ZipFile(artifact) as archive:
+        assert {"handler.py", "vecsearch/__init__.py"} <= set(archive.namelist())
+
+
+def test_admin_functions_carry_no_admin_token(standalone: dict):
+    for function in resources(standalone["admin"], "AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert not [name for name in variables if "TOKEN" in name], variables
+
+
+def test_search_routes_have_no_authorizer(standalone: dict):
+    routes = resources(standalone["search"], "AWS::ApiGatewayV2::Route")
+    assert routes
+    for route in routes.values():
+        assert route["Properties"].get("AuthorizationType", "NONE") == "NONE", route
