@@ -6,7 +6,9 @@ packages built and verified together with the layers, then `osls-compose deploy`
 dependency order: layers, admin, search) or one service through Compose (so it gets the layer ARNs
 and bucket name from the Compose state). `--dry-run` does all of it but packages instead of
 deploying, offline: the offline-packaging plugin is switched on and Compose state is seeded with
-placeholders when no real state exists for the stage (and removed afterwards).
+placeholders when no real state exists for the stage (and removed afterwards, on SIGTERM too; a
+seeded state a killed run left behind is removed at the start of the next run, and a real deploy
+never starts from placeholder outputs).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +36,11 @@ LAYERS = ("faiss", "pydantic")
 MIN_NODE_MAJOR = 20
 NPM_BINARIES = ("sls", "osls-compose")
 PLACEHOLDER_ACCOUNT = "123456789012"
+# The Framework names the search role vecsearch-search-<stage>-<region>-lambdaRole; IAM allows 64
+# characters, and the longest region names have 14.
+MAX_STAGE_LENGTH = 64 - len("vecsearch-search---lambdaRole") - 14
+STAGE_PATTERN = re.compile(rf"[a-zA-Z0-9-]{{1,{MAX_STAGE_LENGTH}}}")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # What the deployed stacks would output, for packaging the Compose project offline.
 PLACEHOLDER_OUTPUTS = {
     "layers": {
@@ -43,6 +51,10 @@ PLACEHOLDER_OUTPUTS = {
     },
     "admin": {"IndexBucketName": "vecsearch-index-placeholder"},
 }
+SEEDED_MARKER = "seededBy"  # top-level key of a Compose state file this script seeded
+PLACEHOLDER_VALUES = frozenset(
+    value for outputs in PLACEHOLDER_OUTPUTS.values() for value in outputs.values()
+)
 
 Runner = Callable[[Sequence[str], Path, Mapping[str, str]], None]
 
@@ -220,23 +232,77 @@ def compose_state_path(root: Path, stage: str) -> Path:
     return root / ".serverless" / f"state.{stage}.json"
 
 
+def _read_state(state: Path) -> dict[str, object]:
+    try:
+        data = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DeployError(f"{state} is not readable JSON ({error}): move it away") from error
+    if not isinstance(data, dict):
+        raise DeployError(f"{state} is not a Compose state file: move it away")
+    return data
+
+
+def seed_compose_state(root: Path, stage: str) -> Path:
+    """Write placeholder Compose outputs for the stage, marked as seeded; return the file."""
+    state = compose_state_path(root, stage)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    components = {name: {"outputs": outputs} for name, outputs in PLACEHOLDER_OUTPUTS.items()}
+    document = {SEEDED_MARKER: "deploy.sh --dry-run", "components": components}
+    state.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return state
+
+
+def remove_seeded_state(root: Path, stage: str) -> bool:
+    """Remove the stage's Compose state if a dry run seeded it (one killed before cleaning up)."""
+    state = compose_state_path(root, stage)
+    if not state.exists() or SEEDED_MARKER not in _read_state(state):
+        return False
+    state.unlink()
+    return True
+
+
+def refuse_placeholder_state(root: Path, stage: str) -> None:
+    """Raise DeployError when the stage's Compose state holds any placeholder output."""
+    state = compose_state_path(root, stage)
+    if not state.exists():
+        return
+    if PLACEHOLDER_VALUES.intersection(_output_values(_read_state(state))):
+        raise DeployError(
+            f"{state} holds placeholder outputs from an offline dry run: remove it, or rebuild it "
+            f"from the deployed stacks with `osls-compose refresh-outputs --stage {stage}`"
+        )
+
+
+def _output_values(state: Mapping[str, object]) -> Iterator[object]:
+    components = state.get("components")
+    for component in components.values() if isinstance(components, dict) else ():
+        outputs = component.get("outputs") if isinstance(component, dict) else None
+        yield from outputs.values() if isinstance(outputs, dict) else ()
+
+
 @contextmanager
 def seeded_compose_state(root: Path, stage: str) -> Iterator[bool]:
     """Placeholder Compose outputs for offline packaging; a real state file is left untouched.
 
-    Yields True when it seeded (and will remove) the file.
+    Yields True when it seeded (and will remove) the file. SIGTERM is turned into SystemExit
+    meanwhile, so a terminated run still removes it.
     """
-    state = compose_state_path(root, stage)
-    if state.exists():
+    if compose_state_path(root, stage).exists():
         yield False
         return
-    state.parent.mkdir(parents=True, exist_ok=True)
-    components = {name: {"outputs": outputs} for name, outputs in PLACEHOLDER_OUTPUTS.items()}
-    state.write_text(json.dumps({"components": components}, indent=2), encoding="utf-8")
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        yield True
+        state = seed_compose_state(root, stage)
+        try:
+            yield True
+        finally:
+            state.unlink(missing_ok=True)
     finally:
-        state.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def compose_command(request: DeployRequest) -> list[str]:
@@ -273,6 +339,10 @@ def deploy(
     print(f"[2/{steps}] removing stale caches")
     for path in clean_stale_caches(request.root):
         print(f"removed {path}")
+    if remove_seeded_state(request.root, request.stage):
+        print(f"removed {compose_state_path(request.root, request.stage)} (seeded by a dry run)")
+    if not request.dry_run:
+        refuse_placeholder_state(request.root, request.stage)
     print(f"[3/{steps}] building and verifying the {ARCH} layers")
     build_layers(request, runner, environment)
     print(f"[4/{steps}] building function packages: {', '.join(with_functions) or 'none'}")
@@ -289,11 +359,28 @@ def deploy(
     print(f"done: {action} {', '.join(services)} (stage {request.stage})")
 
 
+def _stage(value: str) -> str:
+    if not STAGE_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"stage {value!r} must be 1-{MAX_STAGE_LENGTH} letters, digits or '-' "
+            "(it is part of stack, function and role names)"
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if not REGION_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"region {value!r} is not an AWS region (eu-west-1)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploy.sh", description=__doc__.splitlines()[0])
     parser.add_argument("service", nargs="?", default="all", choices=["all", *DEPLOY_ORDER])
-    parser.add_argument("--stage", default="dev")
-    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else eu-west-1)")
+    parser.add_argument("--stage", default="dev", type=_stage)
+    parser.add_argument(
+        "--region", type=_region, help="AWS region (default: AWS_REGION, else eu-west-1)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="package offline, call no AWS API")
     parser.add_argument("--builder", choices=["pip", "docker"], default="pip")
     parser.add_argument("--no-emulate", action="store_true", help="skip emulated arm64 imports")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from layerkit.deploy import (
     check_prerequisites,
     compose_state_path,
     deploy,
+    main,
+    seed_compose_state,
     seeded_compose_state,
 )
 
@@ -117,6 +120,74 @@ def test_deploy_builds_verifies_then_deploys_through_compose_without_the_offline
     _, environment = runner.calls[-1]
     assert "OFFLINE_PACKAGING" not in environment
     assert environment["AWS_REGION"] == "eu-central-1"
+
+
+def test_a_state_seeded_by_a_killed_dry_run_is_removed_before_a_real_deploy(tmp_path: Path):
+    project = copy_project(tmp_path / "project")
+    seed_compose_state(project, "ci")  # what a dry run killed with SIGKILL leaves behind
+    runner = RecordingRunner()
+    deploy(
+        request_for(project),
+        runner=runner,
+        base_environment={"PATH": os.environ["PATH"]},
+        has_aws_credentials=lambda: True,
+    )
+    assert runner.calls[-1][0][:2] == ["osls-compose", "deploy"]
+    assert not compose_state_path(project, "ci").exists()
+
+
+def test_a_real_deploy_refuses_a_state_with_placeholder_outputs(tmp_path: Path):
+    project = copy_project(tmp_path / "project")
+    state = seed_compose_state(project, "ci")
+    unmarked = json.loads(state.read_text())
+    unmarked.pop("seededBy")  # say Compose rewrote it, or it was copied by hand
+    unmarked["components"]["layers"]["outputs"]["FaissLayerArn"] = "arn:real"
+    state.write_text(json.dumps(unmarked))
+    runner = RecordingRunner()
+    with pytest.raises(DeployError, match=r"placeholder outputs.*refresh-outputs"):
+        deploy(
+            request_for(project),
+            runner=runner,
+            base_environment={"PATH": os.environ["PATH"]},
+            has_aws_credentials=lambda: True,
+        )
+    assert runner.calls == []
+    assert json.loads(state.read_text()) == unmarked  # not ours to delete
+
+
+def test_sigterm_during_a_dry_run_still_removes_the_seeded_state(tmp_path: Path):
+    project = copy_project(tmp_path / "project")
+
+    def terminated_at_compose(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+        if argv[0] == "osls-compose":
+            assert compose_state_path(project, "ci").exists()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(SystemExit):
+        deploy(
+            request_for(project, dry_run=True),
+            runner=terminated_at_compose,
+            base_environment={"PATH": os.environ["PATH"]},
+        )
+    assert not compose_state_path(project, "ci").exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--stage", "prod_eu", "stage"),
+        ("--stage", "a" * 30, "stage"),
+        ("--region", "Europe", "region"),
+    ],
+)
+def test_bad_stage_or_region_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, problem: str
+):
+    with pytest.raises(SystemExit) as exited:
+        main(["all", "--dry-run", option, value, "--root", "/nonexistent"])
+    assert exited.value.code == 2
+    assert problem in capsys.readouterr().err
 
 
 def test_deploy_stops_before_building_when_prerequisites_are_missing(tmp_path: Path):
