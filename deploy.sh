@@ -2,7 +2,7 @@
 # Deploy the layers and services: ./deploy.sh [layers|admin|search|all] [--stage S] [--region R]
 # [--dry-run] [--builder pip|docker] [--no-emulate]
 # This script only finds python3.13 and hands over to the project's CLI (python -m layerkit.deploy),
-# which checks prerequisites, builds and verifies, then deploys through Compose (docs/deploying.md).
+# which checks prerequisites, builds and verifies, then deploys through Compose (README.md, Deploying).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -6,7 +6,8 @@
 // - a description naming the pinned package versions and the content sha256, read from the
 //   manifest `python -m layerkit build` writes next to the zip,
 // - a LayerVersionPermission per shared account id and for the organization id, on every version,
-// - outputs <Name>LayerArn and SSM parameters <prefix>/<layer>/python3.13/<arch>/{latest,<version>}.
+// - outputs <Name>LayerArn and SSM parameters <prefix>/<layer>/python3.13/<arch>/{latest,<version>}
+//   (the prefix names the stage: /vecsearch/<stage>/layers by default).
 const fs = require('fs');
 const path = require('path');
 
@@ -124,11 +125,13 @@ class LayerPublishing {
           Description: `Latest ${layerName} layer version ARN (${runtime}, ${architecture})`,
         },
       };
-      // Kept when the pinned version moves on, so consumers pinned to a version keep resolving it.
+      // Exists while this version is the stack's layer: when the pin moves on it is replaced (and
+      // deleted), so a consumer naming it fails loudly instead of getting another version. Not
+      // retained: a kept parameter would make the next create of that name (a rollback to the
+      // version, a re-created stack) fail with "already exists". Stay on a version for good by
+      // pinning the layer version ARN: the versions themselves are retained.
       template.Resources[`${name}LayerVersionParameter`] = {
         Type: 'AWS::SSM::Parameter',
-        DeletionPolicy: 'Retain',
-        UpdateReplacePolicy: 'Retain',
         Properties: {
           Name: `${parameterPath}/${details.version}`,
           Type: 'String',
