@@ -9,7 +9,15 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from apigw import ADMIN_TOKEN, Call, caller, finish_jobs, load_service_module
+from apigw import (
+    ADMIN_TOKEN,
+    Call,
+    LambdaContext,
+    caller,
+    finish_jobs,
+    http_event,
+    load_service_module,
+)
 from moto import mock_aws
 
 from vecsearch import wiring
@@ -291,6 +299,18 @@ def test_offline_with_a_token_requires_it(admin: Call, monkeypatch: pytest.Monke
     assert admin("GET", "/collections").status == 200
     anonymous = caller(load_service_module("admin", "handler"), {})
     assert anonymous("GET", "/collections", iam=True).status == 401
+
+
+def test_refusals_before_routing_look_like_routed_errors(store_dir: Path) -> None:
+    module = load_service_module("admin", "handler")
+    bearer = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    refused = module.handler(http_event("GET", "/collections"), LambdaContext())
+    routed = module.handler(http_event("GET", "/nowhere", headers=bearer), LambdaContext())
+    assert refused["headers"]["Content-Type"] == routed["headers"]["Content-Type"]
+    assert set(refused) == set(routed)
+    for response in (refused, routed):
+        body = json.loads(response["body"])
+        assert response["body"] == json.dumps(body, separators=(",", ":"))
 
 
 def test_admin_wrong_method_is_405_and_unknown_route_404(admin: Call) -> None:

@@ -12,13 +12,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
 
 from vecsearch.core.errors import (
@@ -107,17 +109,13 @@ def error_response(error: VecsearchError) -> Response[dict[str, Any]]:
     )
 
 
-def refusal(error: VecsearchError) -> dict[str, Any]:
-    """An HTTP API v2 response for a request refused before routing."""
-    headers = {"Content-Type": content_types.APPLICATION_JSON}
+def refusal(event: Mapping[str, Any], error: VecsearchError) -> dict[str, Any]:
+    """An HTTP API v2 response for a request refused before routing, built as routed ones are."""
+    response = error_response(error)
     if isinstance(error, Unauthenticated):
-        headers["WWW-Authenticate"] = "Bearer"
-    return {
-        "statusCode": error.status,
-        "headers": headers,
-        "body": json.dumps(error_body(error.code, error.message)),
-        "isBase64Encoded": False,
-    }
+        response.headers["WWW-Authenticate"] = "Bearer"
+    builder = ResponseBuilder[APIGatewayProxyEventV2](response)
+    return builder.build(APIGatewayProxyEventV2(dict(event)))
 
 
 def parse_json_body(text: str | bytes | bytearray) -> Any:
@@ -201,13 +199,6 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
             return response
         return error_response(RouteNotFound(f"no route for {event.http_method} {event.path}"))
 
-    def _service_error(error: ServiceError) -> Response[dict[str, Any]]:
-        return Response(
-            status_code=error.status_code,
-            content_type=content_types.APPLICATION_JSON,
-            body=error_body(f"http_{error.status_code}", str(error.msg)),
-        )
-
     def _unexpected(error: Exception) -> Response[dict[str, Any]]:
         logger.exception("unexpected error")
         return Response(
@@ -220,7 +211,6 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_media)
     app.not_found(_no_route)
-    app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(Exception)(_unexpected)
 
 
@@ -285,5 +275,5 @@ def admit(
     except VecsearchError as error:
         if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             logger.error("request refused", extra={"code": error.code, "reason": error.message})
-        return refusal(error)
+        return refusal(event, error)
     return None
