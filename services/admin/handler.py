@@ -34,6 +34,7 @@ from vecsearch.core.models import (
     DeleteRequest,
     ImportRequest,
     JobStatus,
+    PendingList,
     ReindexRequest,
     RollbackRequest,
     UpsertRequest,
@@ -127,6 +128,23 @@ def delete_documents(name: CollectionName, body: DeleteRequest) -> BatchReceipt:
 def import_files(name: CollectionName, body: ImportRequest) -> BatchReceipt:
     """Bulk-import a .npy matrix plus a JSON-lines file already put under imports/ in the store."""
     return catalog().import_files(name, body)
+
+
+@app.get("/collections/<name>/pending", responses=admin_documented(HTTPStatus.OK, PendingList))
+def list_pending(name: CollectionName) -> PendingList:
+    """The batches the next reindex will apply, oldest first; unreadable ones carry a warning."""
+    return catalog().list_pending(name)
+
+
+@app.delete(
+    "/collections/<name>/pending/<batch_id>",
+    status_code=HTTPStatus.NO_CONTENT,
+    responses=admin_documented(HTTPStatus.NO_CONTENT, None),
+)
+def discard_batch(name: CollectionName, batch_id: OpaqueId) -> Response[None]:
+    """Drop a pending batch that can never be applied (a reindex failing names it)."""
+    catalog().discard_batch(name, batch_id)
+    return Response(status_code=HTTPStatus.NO_CONTENT, content_type=None, body=None)
 
 
 @app.post(

@@ -63,6 +63,39 @@ def test_create_describe_list_delete(admin: Call) -> None:
     assert admin("GET", "/collections/shapes").status == 404
 
 
+def test_pending_batches_are_listed_and_discarded(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    first = admin("POST", "/collections/shapes/documents", docs(("a", [1.0, 0.0]))).body
+    second = admin("POST", "/collections/shapes/documents/delete", {"ids": ["a", "b"]}).body
+    listed = admin("GET", "/collections/shapes/pending")
+    assert listed.status == 200
+    assert [(b["batch_id"], b["kind"], b["count"]) for b in listed.body["batches"]] == [
+        (first["batch_id"], "upsert", 1),
+        (second["batch_id"], "delete", 2),
+    ]
+    assert all(b["created_at"] for b in listed.body["batches"])
+    discarded = admin("DELETE", f"/collections/shapes/pending/{first['batch_id']}")
+    assert (discarded.status, discarded.body) == (204, None)
+    remaining = admin("GET", "/collections/shapes/pending").body["batches"]
+    assert [b["batch_id"] for b in remaining] == [second["batch_id"]]
+    again = admin("DELETE", f"/collections/shapes/pending/{first['batch_id']}")
+    assert (again.status, again.body["error"]["code"]) == (404, "batch_not_found")
+
+
+def test_pending_routes_of_an_unknown_collection_are_404(admin: Call) -> None:
+    for method, path in (
+        ("GET", "/collections/nothing/pending"),
+        ("DELETE", "/collections/nothing/pending/20000101T000000000000Z-0000beef"),
+    ):
+        reply = admin(method, path)
+        assert (reply.status, reply.body["error"]["code"]) == (404, "collection_not_found")
+
+
+def test_a_malformed_batch_id_is_422(admin: Call) -> None:
+    admin("POST", "/collections", SPEC)
+    assert admin("DELETE", "/collections/shapes/pending/.hidden").status == 422
+
+
 def test_creating_an_existing_collection_is_409(admin: Call) -> None:
     admin("POST", "/collections", SPEC)
     reply = admin("POST", "/collections", SPEC)
@@ -332,6 +365,8 @@ def test_admin_openapi_document_lists_every_route(admin: Call) -> None:
         "/collections/{name}/jobs/{job_id}",
         "/collections/{name}/versions",
         "/collections/{name}/rollback",
+        "/collections/{name}/pending",
+        "/collections/{name}/pending/{batch_id}",
     }
 
 
@@ -360,6 +395,13 @@ def test_admin_openapi_declares_every_status_it_returns_with_our_error_schema(
     delete = document["paths"]["/collections/{name}"]["delete"]["responses"]
     assert "204" in delete
     assert "200" not in delete
+    discard = document["paths"]["/collections/{name}/pending/{batch_id}"]["delete"]["responses"]
+    assert "204" in discard
+    assert "200" not in discard
+    pending = document["paths"]["/collections/{name}/pending"]["get"]["responses"]["200"]
+    assert pending["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PendingList"
+    }
     assert "409" in document["paths"]["/collections/{name}/reindex"]["post"]["responses"]
     assert "503" in document["paths"]["/collections/{name}/reindex"]["post"]["responses"]
     for variant in ("FlatIndex", "HnswIndex", "IvfIndex"):

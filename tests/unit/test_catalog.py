@@ -902,3 +902,45 @@ def test_the_metadata_limit_counts_utf8_bytes(local_store: LocalDirectoryStore) 
     over = Document(id="over", vector=[1.0], metadata={"t": "ééééé"})
     with pytest.raises(PayloadTooLarge, match="18 bytes"):
         catalog.upsert("items", UpsertRequest(documents=[over]))
+
+
+def test_pending_batches_are_listed_oldest_first_with_kind_count_and_time(
+    local_store: LocalDirectoryStore,
+) -> None:
+    # given a clock that ticks one second per call, an upsert of 3 and a delete of 2
+    times = iter(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s) for s in range(100))
+    catalog = Catalog(local_store, clock=lambda: next(times))
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    upsert = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    delete = catalog.delete_documents("items", DeleteRequest(ids=["doc0", "doc1"]))
+    # then both are listed, oldest first, with what they hold and when they were written
+    listed = catalog.list_pending("items")
+    assert listed.collection == "items"
+    assert [(b.batch_id, b.kind, b.count) for b in listed.batches] == [
+        (upsert.batch_id, "upsert", 3),
+        (delete.batch_id, "delete", 2),
+    ]
+    assert listed.batches[0].created_at == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+    # and a discarded batch is no longer listed; an indexed one neither
+    catalog.discard_batch("items", upsert.batch_id)
+    assert [b.batch_id for b in catalog.list_pending("items").batches] == [delete.batch_id]
+    _reindex(catalog)
+    assert catalog.list_pending("items").batches == []
+
+
+def test_an_unreadable_pending_batch_is_listed_with_a_warning(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    local_store.put(keys.pending_key("items", "20000101T000000000000Z-0000beef"), b"{not json")
+    [listed] = catalog.list_pending("items").batches
+    assert (listed.batch_id, listed.kind, listed.count) == (
+        "20000101T000000000000Z-0000beef",
+        None,
+        None,
+    )
+    assert "discard" in (listed.warning or "")
+
+
+def test_listing_pending_batches_of_an_unknown_collection_is_not_found(catalog: Catalog) -> None:
+    with pytest.raises(CollectionNotFound):
+        catalog.list_pending("nothing")

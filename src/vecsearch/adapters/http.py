@@ -44,7 +44,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 CollectionName = Annotated[
     str, Path(pattern=COLLECTION_NAME.pattern, description="the collection's name")
 ]
-OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job or version id")]
+OpaqueId = Annotated[str, Path(pattern=OPAQUE_ID.pattern, description="a job, version or batch id")]
 
 
 class ErrorDetail(BaseModel):

@@ -19,6 +19,11 @@ class UpsertBatch(Stored):
     documents: list[Document]
     generation: str | None = None  # the collection record's generation it was written for
 
+    @property
+    def size(self) -> int:
+        """How many documents the batch upserts."""
+        return len(self.documents)
+
 
 class DeleteBatch(Stored):
     kind: Literal["delete"] = "delete"
@@ -30,6 +35,11 @@ class DeleteBatch(Stored):
         """The batch recording a delete request."""
         return cls(ids=request.ids, generation=generation)
 
+    @property
+    def size(self) -> int:
+        """How many ids the batch deletes."""
+        return len(self.ids)
+
 
 class ImportBatch(Stored):
     kind: Literal["import"] = "import"
@@ -40,6 +50,11 @@ class ImportBatch(Stored):
     # sha256 of each file when the import was accepted: a changed file fails the batch
     vectors_sha256: str | None = None
     records_sha256: str | None = None
+
+    @property
+    def size(self) -> int:
+        """How many documents the batch imports."""
+        return self.count
 
 
 PendingBatch = Annotated[UpsertBatch | DeleteBatch | ImportBatch, Field(discriminator="kind")]

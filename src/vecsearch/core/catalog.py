@@ -54,6 +54,8 @@ from vecsearch.core.models import (
     JobState,
     JobStatus,
     Metric,
+    PendingBatchInfo,
+    PendingList,
     ReindexRequest,
     UpsertRequest,
     VersionInfo,
@@ -379,6 +381,39 @@ class Catalog:
         if not keys.OPAQUE_ID.fullmatch(batch_id) or not self.store.exists(key):
             raise BatchNotFound(f"no pending batch {batch_id!r} in collection {name!r}")
         self.store.delete(key)
+
+    def list_pending(self, name: str) -> PendingList:
+        """The batches the next reindex applies, oldest first; unreadable ones carry a warning."""
+        record = self._record(name)
+        batches = []
+        for key in sorted(self.store.list(keys.pending_prefix(name))):
+            batch_id = key.rpartition("/")[2].removesuffix(".json")
+            try:
+                batch = PENDING_BATCH.validate_json(self.store.get(key))
+            except KeyNotFound:
+                continue  # indexed or discarded while listing
+            except ValidationError as error:
+                batches.append(
+                    PendingBatchInfo(
+                        batch_id=batch_id,
+                        kind=None,
+                        count=None,
+                        created_at=keys.sortable_id_time(batch_id),
+                        warning=f"unreadable ({error.errors()[0]['msg']}); discard it to proceed",
+                    )
+                )
+                continue
+            if batch.generation != record.generation:
+                continue  # left behind by an earlier collection of this name
+            batches.append(
+                PendingBatchInfo(
+                    batch_id=batch_id,
+                    kind=batch.kind,
+                    count=batch.size,
+                    created_at=keys.sortable_id_time(batch_id),
+                )
+            )
+        return PendingList(collection=name, batches=batches)
 
     # versions
 

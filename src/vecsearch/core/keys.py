@@ -70,6 +70,18 @@ def job_key(name: str, job_id: str) -> str:
     return f"{jobs_prefix(name)}{job_id}.json"
 
 
+SORTABLE_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+
 def sortable_id(now: datetime) -> str:
     """An id that sorts by creation time (UTC, microseconds) with a random suffix against ties."""
-    return f"{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}"
+    return f"{now.astimezone(UTC).strftime(SORTABLE_TIME_FORMAT)}-{secrets.token_hex(4)}"
+
+
+def sortable_id_time(identifier: str) -> datetime | None:
+    """The creation time a sortable id carries, or None if it is not one."""
+    try:
+        stamp = datetime.strptime(identifier.partition("-")[0], SORTABLE_TIME_FORMAT)
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC)

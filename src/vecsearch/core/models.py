@@ -340,6 +340,23 @@ class BatchReceipt(BaseModel):
     count: int
 
 
+class PendingBatchInfo(BaseModel):
+    """One batch written since the live version; kind and count are None if it is unreadable."""
+
+    batch_id: str
+    kind: Literal["upsert", "delete", "import"] | None
+    count: int | None
+    created_at: datetime | None
+    warning: str | None = None
+
+
+class PendingList(BaseModel):
+    """A collection's pending batches, oldest first: applied in this order by the next reindex."""
+
+    collection: str
+    batches: list[PendingBatchInfo]
+
+
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
