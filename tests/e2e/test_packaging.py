@@ -21,7 +21,7 @@ import pytest
 import yaml
 from project_copy import ROOT, copy_project, offline_environment, run
 
-from layerkit.functions import build_function_package
+from layerkit.functions import FunctionPackageError, build_function_package
 
 pytestmark = pytest.mark.packaging
 
@@ -286,6 +286,9 @@ def test_index_bucket_is_defined_once_private_encrypted_versioned_and_tls_only(s
     encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert rule["ExpiredObjectDeleteMarker"] is True
     (policy,) = [
         policy["Properties"]
         for policy in resources(admin, "AWS::S3::BucketPolicy").values()
@@ -720,3 +723,29 @@ def test_search_routes_have_no_authorizer(standalone: dict):
     assert routes
     for route in routes.values():
         assert route["Properties"].get("AuthorizationType", "NONE") == "NONE", route
+
+
+@pytest.mark.parametrize("service", ["admin", "search"])
+def test_http_apis_are_throttled(standalone: dict, service: str):
+    (stage,) = resources(standalone[service], "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] > 0
+
+
+def test_admin_api_has_room_in_tmp_for_import_files(standalone: dict):
+    _, api = function_by_handler(standalone["admin"], "handler.handler")
+    assert api["EphemeralStorage"]["Size"] >= 4096
+
+
+@pytest.mark.parametrize(
+    "line", ["jmespath", "jmespath>=1.0", "jmespath==1.0.1\nnot a requirement!"]
+)
+def test_function_requirements_must_all_be_pinned(project: Path, tmp_path: Path, line: str):
+    requirements = tmp_path / "function.txt"
+    requirements.write_text(f"{line}\n")
+    with pytest.raises(FunctionPackageError, match=r"pinned with ==|not a requirement"):
+        build_function_package(
+            project / "services/search", project / "src", requirements, tmp_path / "f.zip"
+        )
+    assert not (tmp_path / "f.zip").exists()
