@@ -96,6 +96,36 @@ def test_a_malformed_batch_id_is_422(admin: Call) -> None:
     assert admin("DELETE", "/collections/shapes/pending/.hidden").status == 422
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [{**SPEC, "dimension": True}, {**SPEC, "dimension": "2"}],
+)
+def test_a_dimension_that_is_not_a_json_integer_is_422(admin: Call, spec: object) -> None:
+    reply = admin("POST", "/collections", spec)
+    assert reply.status == 422
+    assert reply.body["error"]["details"][0]["location"] == "body.dimension"
+
+
+def test_an_admin_body_declared_as_form_data_is_415_not_parsed(admin: Call) -> None:
+    reply = admin(
+        "POST",
+        "/collections",
+        raw_body="name=shapes&dimension=2",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert (reply.status, reply.body["error"]["code"]) == (415, "unsupported_media_type")
+    assert admin("GET", "/collections/shapes").status == 404
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_bodyless_reindex_declared_as_anything_but_json_is_415(
+    admin: Call, content_type: str
+) -> None:
+    admin("POST", "/collections", SPEC)
+    reply = admin("POST", "/collections/shapes/reindex", headers={"content-type": content_type})
+    assert (reply.status, reply.body["error"]["code"]) == (415, "unsupported_media_type")
+
+
 def test_creating_an_existing_collection_is_409(admin: Call) -> None:
     admin("POST", "/collections", SPEC)
     reply = admin("POST", "/collections", SPEC)

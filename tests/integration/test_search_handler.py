@@ -131,6 +131,9 @@ def test_non_finite_component_inside_a_batch_is_422(compass: Call) -> None:
         ({}, "body"),
         ({"vector": [1.0, 0.0, 0.0], "surprise": 1}, "body.surprise"),
         ([1.0, 0.0, 0.0], "body"),
+        ({"vector": [1.0, 0.0, 0.0], "k": True}, "body.k"),
+        ({"vector": [1.0, 0.0, 0.0], "k": "5"}, "body.k"),
+        ({"vector": [1.0, 0.0, 0.0], "threshold": "0.5"}, "body.threshold"),
     ],
 )
 def test_malformed_requests_are_422_with_the_location(
@@ -324,3 +327,33 @@ def test_missing_store_url_is_a_500_configuration_error(
     assert reply.status == 500
     assert reply.body["error"]["code"] == "configuration_error"
     assert "VECSEARCH_STORE_URL" in reply.body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+    ],
+)
+def test_a_body_declared_as_anything_but_json_is_415(compass: Call, content_type: str) -> None:
+    reply = compass(
+        "POST",
+        "/collections/compass/search",
+        {"vector": [1.0, 0.0, 0.0]},
+        headers={"content-type": content_type},
+    )
+    assert (reply.status, reply.body["error"]["code"]) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json"])
+def test_json_with_parameters_or_undeclared_is_json(compass: Call, content_type: str) -> None:
+    reply = compass(
+        "POST",
+        "/collections/compass/search",
+        {"vector": [1.0, 0.0, 0.0]},
+        headers={"content-type": content_type},
+    )
+    assert reply.status == 200

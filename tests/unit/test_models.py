@@ -6,7 +6,14 @@ import pytest
 from pydantic import ValidationError
 
 from vecsearch.core.batches import ImportRecord
-from vecsearch.core.models import MAX_COMPONENT, DeleteRequest, Document, SearchRequest
+from vecsearch.core.models import (
+    MAX_COMPONENT,
+    CollectionSpec,
+    DeleteRequest,
+    Document,
+    ReindexRequest,
+    SearchRequest,
+)
 
 
 @pytest.mark.parametrize("component", [1e39, -1e39, 1e20, MAX_COMPONENT * 1.01])
@@ -48,3 +55,50 @@ def test_document_ids_hold_no_control_characters_and_are_not_blank(doc_id: str) 
 
 def test_ordinary_unicode_ids_are_accepted() -> None:
     assert Document(id="café au lait 🍵", vector=[1.0]).id == "café au lait 🍵"
+
+
+QUERY = {"vector": [1.0, 0.0]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "location"),
+    [
+        ({"k": True}, "k"),
+        ({"k": "5"}, "k"),
+        ({"k": 5.0}, "k"),
+        ({"threshold": "0.5"}, "threshold"),
+        ({"threshold": True}, "threshold"),
+        ({"include_metadata": "true"}, "include_metadata"),
+        ({"include_metadata": 1}, "include_metadata"),
+    ],
+)
+def test_search_numbers_and_flags_are_not_coerced(fields: dict[str, Any], location: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        SearchRequest.model_validate({**QUERY, **fields})
+    assert raised.value.errors()[0]["loc"] == (location,)
+
+
+def test_a_json_integer_is_a_valid_threshold() -> None:
+    assert SearchRequest.model_validate({**QUERY, "threshold": 1}).threshold == 1.0
+
+
+@pytest.mark.parametrize("dimension", [True, "3", 3.0])
+def test_a_dimension_must_be_an_integer(dimension: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        CollectionSpec.model_validate({"name": "items", "dimension": dimension})
+    assert raised.value.errors()[0]["loc"] == ("dimension",)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        {"kind": "hnsw", "m": True},
+        {"kind": "hnsw", "ef_search": "64"},
+        {"kind": "ivf", "nlist": 16.0},
+        {"kind": "ivf", "nprobe": False},
+        {"kind": "ivf", "train_sample": "5000"},
+    ],
+)
+def test_index_parameters_must_be_integers(index: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ReindexRequest.model_validate({"index": index})

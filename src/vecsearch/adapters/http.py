@@ -31,6 +31,7 @@ from vecsearch.core.errors import (
     PayloadTooLarge,
     RouteNotFound,
     Unauthenticated,
+    UnsupportedMediaType,
     VecsearchError,
 )
 from vecsearch.core.keys import OPAQUE_ID
@@ -39,6 +40,7 @@ from vecsearch.settings import Settings, settings
 
 BEARER_PREFIX = "Bearer "
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 # Path parameters, checked by the resolver's validation (422 naming the parameter)
 CollectionName = Annotated[
@@ -214,6 +216,21 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
     app.exception_handler(Exception)(_unexpected)
 
 
+def _check_media_type(event: Mapping[str, Any]) -> None:
+    """415 for a body, or a method that takes one, declared as anything but JSON."""
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
+    if not event.get("body") and method.upper() not in METHODS_WITH_BODY:
+        return
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    declared = headers.get("content-type", "").strip()
+    # The test Powertools applies before parsing a body as JSON; it would otherwise parse form
+    # and multipart bodies (even empty ones) into fields, so every other declared type is refused.
+    if declared and not declared.startswith(content_types.APPLICATION_JSON):
+        raise UnsupportedMediaType(
+            f"request body is declared as {declared!r}: send it as application/json"
+        )
+
+
 def _check_body(event: Mapping[str, Any], max_body_bytes: int) -> None:
     body = event.get("body")
     if not body:
@@ -271,6 +288,7 @@ def admit(
         config = settings()
         if require_auth:
             _authorize(event, config)
+        _check_media_type(event)
         _check_body(event, config.max_body_bytes)
     except VecsearchError as error:
         if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:

@@ -38,6 +38,13 @@ class PayloadTooLarge(VecsearchError):
     status = 413
 
 
+class UnsupportedMediaType(VecsearchError):
+    """A request body declared as something other than JSON."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
 class CollectionNotFound(VecsearchError):
     code = "collection_not_found"
     status = 404

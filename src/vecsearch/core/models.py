@@ -27,7 +27,11 @@ MAX_COMPONENT = 1e15
 
 
 class Strict(BaseModel):
-    """Base for request models: unknown fields are errors, not silently dropped."""
+    """Base for request models: unknown fields are errors, not silently dropped.
+
+    Numbers and flags are declared strict field by field: true is not 1 and "5" is not 5 (a JSON
+    integer is still a valid float). Strings stay lax so enums read from their JSON values.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,16 +70,16 @@ class FlatIndex(IndexVariant):
 
 class HnswIndex(IndexVariant):
     kind: Literal["hnsw"] = "hnsw"
-    m: Annotated[int, Field(ge=4, le=128)] = 32
-    ef_construction: Annotated[int, Field(ge=8, le=2048)] = 128
-    ef_search: Annotated[int, Field(ge=1, le=4096)] = 128
+    m: Annotated[int, Field(strict=True, ge=4, le=128)] = 32
+    ef_construction: Annotated[int, Field(strict=True, ge=8, le=2048)] = 128
+    ef_search: Annotated[int, Field(strict=True, ge=1, le=4096)] = 128
 
 
 class IvfIndex(IndexVariant):
     kind: Literal["ivf"] = "ivf"
-    nlist: Annotated[int, Field(ge=1, le=65536)] = 1024
-    nprobe: Annotated[int, Field(ge=1, le=65536)] = 32
-    train_sample: Annotated[int, Field(ge=1000, le=10_000_000)] = 100_000
+    nlist: Annotated[int, Field(strict=True, ge=1, le=65536)] = 1024
+    nprobe: Annotated[int, Field(strict=True, ge=1, le=65536)] = 32
+    train_sample: Annotated[int, Field(strict=True, ge=1000, le=10_000_000)] = 100_000
 
 
 IndexSpec = Annotated[FlatIndex | HnswIndex | IvfIndex, Field(discriminator="kind")]
@@ -132,7 +136,7 @@ DocumentMetadata = Annotated[dict[str, JsonValue] | None, AfterValidator(_finite
 
 class CollectionSpec(Strict):
     name: str
-    dimension: Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
+    dimension: Annotated[int, Field(strict=True, ge=1, le=MAX_DIMENSION)]
     metric: Metric = Metric.COSINE
     index: IndexSpec = Field(default_factory=FlatIndex)
 
@@ -201,10 +205,10 @@ class SearchRequest(Strict):
     vectors: (
         Annotated[list[Vector], Field(min_length=1, max_length=MAX_QUERIES_PER_BATCH)] | None
     ) = None
-    k: Annotated[int, Field(ge=1, le=MAX_K)] = 10
-    threshold: float | None = None
+    k: Annotated[int, Field(strict=True, ge=1, le=MAX_K)] = 10
+    threshold: Annotated[float, Field(strict=True)] | None = None
     filter: dict[str, JsonValue] | None = None
-    include_metadata: bool = False
+    include_metadata: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("vector", mode="before")
     @classmethod
