@@ -126,6 +126,18 @@ def test_a_bodyless_reindex_declared_as_anything_but_json_is_415(
     assert (reply.status, reply.body["error"]["code"]) == (415, "unsupported_media_type")
 
 
+def test_a_corrupt_collection_record_is_a_500_stored_data_corrupt(
+    admin: Call, store_dir: Path
+) -> None:
+    admin("POST", "/collections", SPEC)
+    (store_dir / "collections/shapes/spec.json").write_text("{garbage")
+    reply = admin("GET", "/collections/shapes")
+    assert (reply.status, reply.body["error"]["code"]) == (500, "stored_data_corrupt")
+    listed = admin("GET", "/collections")
+    assert listed.status == 200
+    assert [entry["name"] for entry in listed.body["unreadable"]] == ["shapes"]
+
+
 def test_creating_an_existing_collection_is_409(admin: Call) -> None:
     admin("POST", "/collections", SPEC)
     reply = admin("POST", "/collections", SPEC)

@@ -25,6 +25,7 @@ from vecsearch.core.errors import (
     PayloadTooLarge,
     ReindexInProgress,
     StorageError,
+    StoredDataCorrupt,
     VersionCorrupt,
     VersionNotFound,
 )
@@ -944,3 +945,41 @@ def test_an_unreadable_pending_batch_is_listed_with_a_warning(
 def test_listing_pending_batches_of_an_unknown_collection_is_not_found(catalog: Catalog) -> None:
     with pytest.raises(CollectionNotFound):
         catalog.list_pending("nothing")
+
+
+@pytest.mark.parametrize("stored", [b"{garbage", b'{"spec": {"name": "items"}}', b"[]"])
+def test_a_corrupt_collection_record_is_stored_data_corrupt_and_flagged_in_the_listing(
+    catalog: Catalog, local_store: LocalDirectoryStore, stored: bytes
+) -> None:
+    catalog.create_collection(CollectionSpec(name="other", dimension=3))
+    local_store.put(keys.spec_key("items"), stored)
+    with pytest.raises(StoredDataCorrupt, match="'items'") as raised:
+        catalog.describe("items")
+    assert (raised.value.code, raised.value.status) == ("stored_data_corrupt", 500)
+    listing = catalog.list_collections()
+    assert [c.spec.name for c in listing.collections] == ["other"]
+    [flagged] = listing.unreadable
+    assert flagged.name == "items"
+    assert "record" in flagged.warning
+
+
+def test_a_corrupt_job_record_is_stored_data_corrupt_and_does_not_block_reindexing(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    job = catalog.start_reindex("items", ReindexRequest())
+    local_store.put(keys.job_key("items", job.job_id), b'{"job_id": 3}')
+    with pytest.raises(StoredDataCorrupt, match=job.job_id):
+        catalog.job("items", job.job_id)
+    assert catalog.start_reindex("items", ReindexRequest()).job_id != job.job_id
+
+
+def test_a_corrupt_pointer_is_stored_data_corrupt_and_flagged_in_the_listing(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    _reindex(catalog)
+    local_store.put(keys.current_key("items"), b"{garbage")
+    with pytest.raises(StoredDataCorrupt, match="pointer"):
+        catalog.describe("items")
+    [listed] = catalog.list_collections().collections
+    assert "pointer" in (listed.warning or "")

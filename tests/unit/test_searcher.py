@@ -17,6 +17,7 @@ from vecsearch.core.errors import (
     InvalidVector,
     NoLiveVersion,
     StorageError,
+    StoredDataCorrupt,
     VersionCorrupt,
 )
 from vecsearch.core.models import (
@@ -200,7 +201,7 @@ def test_an_unreadable_pointer_keeps_the_cached_version(catalog: Catalog, local_
     assert live.version_id == first
     assert live.warning is not None
     assert "pointer" in live.warning
-    with pytest.raises(VersionCorrupt, match="pointer"):
+    with pytest.raises(StoredDataCorrupt, match="pointer"):
         Searcher(local_store).describe("items")
 
 

@@ -35,6 +35,7 @@ from vecsearch.core.errors import (
     JobStale,
     PayloadTooLarge,
     ReindexInProgress,
+    StoredDataCorrupt,
     VecsearchError,
     VersionCorrupt,
     VersionNotFound,
@@ -57,11 +58,18 @@ from vecsearch.core.models import (
     PendingBatchInfo,
     PendingList,
     ReindexRequest,
+    UnreadableCollection,
     UpsertRequest,
     VersionInfo,
     VersionList,
 )
-from vecsearch.core.records import live_pointer, new_generation, read_pointer, read_record
+from vecsearch.core.records import (
+    first_problem,
+    live_pointer,
+    new_generation,
+    read_pointer,
+    read_record,
+)
 from vecsearch.core.store import KeyNotFound, PreconditionFailed, Store
 from vecsearch.core.versions import (
     MANIFEST_FILE,
@@ -171,6 +179,7 @@ class Catalog:
             if key.count("/") == 2 and key.endswith("/spec.json")
         ]
         collections = []
+        unreadable = []
         for name in names:
             try:
                 collections.append(self.describe(name))
@@ -178,9 +187,11 @@ class Catalog:
                 continue  # deleted while listing
             except VecsearchError as error:  # one broken collection must not hide the others
                 flagged = self._flagged(name, error)
-                if flagged is not None:
+                if isinstance(flagged, CollectionInfo):
                     collections.append(flagged)
-        return CollectionList(collections=collections)
+                elif flagged is not None:
+                    unreadable.append(UnreadableCollection(name=name, warning=flagged.message))
+        return CollectionList(collections=collections, unreadable=unreadable)
 
     def delete_collection(self, name: str) -> None:
         """Delete the collection with every version, batch and job; CollectionNotFound if absent."""
@@ -568,7 +579,12 @@ class Catalog:
             raw, tag = self.store.get_tagged(keys.job_key(name, job_id))
         except KeyNotFound:
             raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
-        return JobStatus.model_validate_json(raw), tag
+        try:
+            return JobStatus.model_validate_json(raw), tag
+        except ValidationError as error:
+            raise StoredDataCorrupt(
+                f"collection {name!r}: job record {job_id!r} is unreadable: {first_problem(error)}"
+            ) from None
 
     def _active_job(self, name: str, record: CollectionRecord) -> JobStatus | None:
         """The newest job of this collection that is still queued or running, if any."""
@@ -579,6 +595,8 @@ class Catalog:
                 status = self._reported(self._job_tagged(name, job_id)[0])
             except JobNotFound:
                 continue  # deleted meanwhile
+            except StoredDataCorrupt:
+                continue  # no worker can run (or claim) a job whose record is unreadable
             if (self.clock() - status.created_at).total_seconds() > window:
                 return None  # ids sort by creation: every older job is finished or reported lost
             if status.generation == record.generation and status.state in (
@@ -792,12 +810,16 @@ class Catalog:
             return None
         return pointer is not None and pointer[0].version_id == version_id
 
-    def _flagged(self, name: str, problem: VecsearchError) -> CollectionInfo | None:
-        """A listing entry for a collection whose live version cannot be described."""
+    def _flagged(
+        self, name: str, problem: VecsearchError
+    ) -> CollectionInfo | StoredDataCorrupt | None:
+        """A listing entry for a collection that cannot be described, or why its record is bad."""
         try:
             record = self._record(name)
+        except StoredDataCorrupt as corrupt:
+            return corrupt
         except VecsearchError:
-            return None  # deleted meanwhile, or its spec itself is unreadable
+            return None  # deleted meanwhile
         return CollectionInfo(
             spec=record.spec,
             live_version=None,

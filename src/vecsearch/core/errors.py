@@ -121,6 +121,13 @@ class VersionCorrupt(VecsearchError):
     status = 500
 
 
+class StoredDataCorrupt(VecsearchError):
+    """A small stored record (collection record, pointer, job record) cannot be read back."""
+
+    code = "stored_data_corrupt"
+    status = 500
+
+
 class StorageError(VecsearchError):
     """The store failed (I/O error, throttling, permissions)."""
 

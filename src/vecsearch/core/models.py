@@ -331,8 +331,16 @@ class CollectionInfo(BaseModel):
     warning: str | None = None  # set in listings when the live version cannot be described
 
 
+class UnreadableCollection(BaseModel):
+    """A collection whose own stored record cannot be read: listed by name with the reason."""
+
+    name: str
+    warning: str
+
+
 class CollectionList(BaseModel):
     collections: list[CollectionInfo]
+    unreadable: list[UnreadableCollection] = Field(default_factory=list)
 
 
 class BatchReceipt(BaseModel):

@@ -10,7 +10,7 @@ import secrets
 from pydantic import ValidationError
 
 from vecsearch.core import keys
-from vecsearch.core.errors import CollectionNotFound, VersionCorrupt
+from vecsearch.core.errors import CollectionNotFound, StoredDataCorrupt
 from vecsearch.core.models import CollectionRecord, CurrentPointer
 from vecsearch.core.store import KeyNotFound, Store
 
@@ -18,6 +18,13 @@ from vecsearch.core.store import KeyNotFound, Store
 def new_generation() -> str:
     """A fresh generation id for a newly created collection."""
     return secrets.token_hex(8)
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first thing wrong with a stored record, for an error message."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where + ': ' if where else ''}{first['msg']}"
 
 
 def read_record(store: Store, name: str) -> tuple[CollectionRecord, str]:
@@ -28,7 +35,12 @@ def read_record(store: Store, name: str) -> tuple[CollectionRecord, str]:
         raw, tag = store.get_tagged(keys.spec_key(name))
     except KeyNotFound:
         raise CollectionNotFound(f"no collection {name!r}") from None
-    return CollectionRecord.model_validate_json(raw), tag
+    try:
+        return CollectionRecord.model_validate_json(raw), tag
+    except ValidationError as error:
+        raise StoredDataCorrupt(
+            f"collection {name!r}: its stored record is unreadable: {first_problem(error)}"
+        ) from None
 
 
 def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
@@ -39,9 +51,9 @@ def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
         return None
     try:
         return CurrentPointer.model_validate_json(raw), tag
-    except ValidationError:
-        raise VersionCorrupt(
-            f"collection {name!r}: the live-version pointer is unreadable"
+    except ValidationError as error:
+        raise StoredDataCorrupt(
+            f"collection {name!r}: the live-version pointer is unreadable: {first_problem(error)}"
         ) from None
 
 
