@@ -102,3 +102,12 @@ def test_local_path_holds_the_objects_bytes(store: Store) -> None:
     assert path.read_bytes() == bytes(range(256)) * 40
     store.put("files/blob.bin", b"changed")
     assert store.local_path("files/blob.bin").read_bytes() == b"changed"
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a//b", "a/../b", ".hidden", "a\\b", "a\x00b"])
+def test_unsafe_keys_are_refused_by_every_store(store: Store, key: str) -> None:
+    for call in (store.get, store.exists, store.delete, store.local_path):
+        with pytest.raises(ValueError, match="invalid store key"):
+            call(key)
+    with pytest.raises(ValueError, match="invalid store key"):
+        store.put(key, b"x")

@@ -1,5 +1,10 @@
 """Index building and search: metric semantics, padding, thresholds, filters, input checks."""
 
+import threading
+import time
+from typing import Any
+
+import faiss
 import numpy as np
 import pytest
 from hypothesis import given
@@ -211,3 +216,45 @@ def test_query_validation_accepts_exactly_finite_numbers_of_the_right_length(
     else:
         with pytest.raises((InvalidVector, DimensionMismatch)):
             query_matrix(components, 4)
+
+
+def test_the_ivf_direct_map_is_made_once_under_concurrent_filtered_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an IVF index whose direct map is slow to make (widening any race)
+    data = _data(rows=400, dimension=8)
+    index, _ = build_index(data, Metric.L2, IvfIndex(nlist=8, nprobe=8))
+    made = []
+    extract = faiss.extract_index_ivf
+
+    def slow_extract(wrapped: Any) -> Any:
+        ivf = extract(wrapped)
+        make = ivf.make_direct_map
+
+        def slow_make(*args: Any) -> None:
+            made.append(1)
+            time.sleep(0.05)
+            make(*args)
+
+        ivf.make_direct_map = slow_make
+        return ivf
+
+    monkeypatch.setattr(faiss, "extract_index_ivf", slow_extract)
+    allowed = np.arange(0, 400, 7)
+    start = threading.Barrier(4)
+    results: list[list[int]] = []
+
+    def filtered_search() -> None:
+        start.wait()
+        hits = index.search(query_matrix(data[0], 8), 3, allowed_rows=allowed)[0]
+        results.append(hits.rows.tolist())
+
+    threads = [threading.Thread(target=filtered_search) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then the map is made once and every search sees it complete
+    assert len(made) == 1
+    assert len(results) == 4
+    assert all(rows == results[0] for rows in results)

@@ -3,6 +3,7 @@
 import errno
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +286,38 @@ def test_a_new_version_failing_to_load_for_any_reason_keeps_the_old_one(
     expected = StorageError if failure == "no space for the files" else VersionCorrupt
     with pytest.raises(expected, match=second):
         Searcher(store).search("items", query)
+
+
+def test_health_reflects_a_fixed_pointer_without_a_search(catalog: Catalog, local_store) -> None:
+    # given a searcher serving the first version and warning about a broken second one
+    clock = Clock()
+    searcher = Searcher(local_store, refresh_seconds=1, monotonic=clock)
+    first = _publish(catalog, _vectors(10, 1), "a")
+    searcher.describe("items")
+    second = _publish(catalog, _vectors(5, 2), "b")
+    _tamper(local_store, second, "ids.json")
+    clock.now = 2.0
+    assert searcher.describe("items").warning is not None
+    assert searcher.health().status == "degraded"
+    # when the operator rolls back to the version it serves, health alone notices
+    catalog.rollback("items", first)
+    assert searcher.health().status == "degraded"  # not before the refresh interval
+    clock.now = 4.0
+    assert searcher.health().status == "ok"
+
+
+def test_names_outside_the_collection_name_rule_are_never_collections(local_store) -> None:
+    # given a record placed by hand under a name create_collection would refuse
+    catalog = Catalog(local_store)
+    catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+    record = local_store.get(keys.spec_key("items"))
+    local_store.put(keys.spec_key("Items"), record)
+    for call in (catalog.describe, Searcher(local_store).describe):
+        with pytest.raises(CollectionNotFound):
+            call("Items")
+    assert [c.spec.name for c in catalog.list_collections().collections] == ["items"]
+
+
+def test_catalog_and_searcher_share_one_utc_clock(local_store) -> None:
+    assert Catalog(local_store).clock is Searcher(local_store).clock
+    assert Catalog(local_store).clock().utcoffset() == timedelta(0)

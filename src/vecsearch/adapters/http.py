@@ -34,8 +34,7 @@ from vecsearch.core.errors import (
     UnsupportedMediaType,
     VecsearchError,
 )
-from vecsearch.core.keys import OPAQUE_ID
-from vecsearch.core.models import COLLECTION_NAME
+from vecsearch.core.keys import COLLECTION_NAME, OPAQUE_ID
 from vecsearch.settings import Settings, settings
 
 BEARER_PREFIX = "Bearer "

@@ -5,7 +5,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from vecsearch.core.batches import (
     UpsertBatch,
     parse_import_records,
 )
+from vecsearch.core.clock import utc_now
 from vecsearch.core.errors import (
     BatchNotFound,
     CollectionExists,
@@ -83,10 +84,6 @@ from vecsearch.core.versions import (
 PENDING_WRITE_ATTEMPTS = 3
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class _Documents:
     """The collection's documents while a reindex applies batches: id -> (segment, row)."""
 
@@ -141,7 +138,7 @@ class Catalog:
     ) -> None:
         self.store = store
         self.limits = Limits() if limits is None else limits
-        self.clock = _utc_now if clock is None else clock
+        self.clock = utc_now if clock is None else clock
 
     # collections
 

@@ -100,6 +100,9 @@ class VectorIndex:
         self.metric = metric
         self.spec = spec
         self._direct_map_ready = not isinstance(spec, IvfIndex)
+        # Made on the first filtered search; concurrent searches must neither make it twice nor
+        # reconstruct rows while another thread is still making it.
+        self._direct_map_lock = threading.Lock()
         self._squared_norms: npt.NDArray[np.float32] | None = None
 
     @property
@@ -217,8 +220,10 @@ class VectorIndex:
         self, queries: Matrix, k: int, allowed_rows: Rows
     ) -> tuple[npt.NDArray[np.float32], Rows]:
         if not self._direct_map_ready:
-            faiss.extract_index_ivf(self.index).make_direct_map()
-            self._direct_map_ready = True
+            with self._direct_map_lock:
+                if not self._direct_map_ready:
+                    faiss.extract_index_ivf(self.index).make_direct_map()
+                    self._direct_map_ready = True
         candidates = self.index.reconstruct_batch(allowed_rows)
         if self.metric is Metric.L2:
             distances = (

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 COLLECTIONS = "collections/"
 IMPORTS = "imports/"
 MAX_KEY_LENGTH = 1024
+# A collection's name is a key segment too: the one rule for it, at creation and at every lookup.
+COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Job and version ids become key segments: a strict alphabet keeps them from naming anything else.
 OPAQUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
@@ -23,6 +25,14 @@ def key_problem(key: str) -> str | None:
         if segment.startswith("."):
             return f"key segment {segment!r} starts with '.'"
     return None
+
+
+def checked_key(key: str) -> str:
+    """The key itself if it is safe as a store key; ValueError naming the problem otherwise."""
+    problem = key_problem(key)
+    if problem is not None:
+        raise ValueError(f"invalid store key {key!r}: {problem}")
+    return key
 
 
 def collection_prefix(name: str) -> str:

@@ -16,7 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+from vecsearch.core.keys import COLLECTION_NAME
+
 MAX_DOCUMENT_ID_LENGTH = 256
 MAX_DIMENSION = 4096
 MAX_QUERIES_PER_BATCH = 100

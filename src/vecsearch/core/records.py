@@ -29,7 +29,7 @@ def first_problem(error: ValidationError) -> str:
 
 def read_record(store: Store, name: str) -> tuple[CollectionRecord, str]:
     """The collection's record and its tag; CollectionNotFound if there is none."""
-    if not keys.OPAQUE_ID.fullmatch(name):
+    if not keys.COLLECTION_NAME.fullmatch(name):
         raise CollectionNotFound(f"no collection {name!r}")
     try:
         raw, tag = store.get_tagged(keys.spec_key(name))

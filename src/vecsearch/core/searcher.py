@@ -4,9 +4,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from vecsearch.core import keys
+from vecsearch.core.clock import utc_now
 from vecsearch.core.errors import (
     CollectionNotFound,
     DimensionMismatch,
@@ -29,10 +30,6 @@ from vecsearch.core.models import (
 from vecsearch.core.records import live_pointer, read_pointer, read_record
 from vecsearch.core.store import Store
 from vecsearch.core.versions import IndexVersion, load_version
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -68,7 +65,7 @@ class Searcher:
         self.refresh_seconds = refresh_seconds
         self.monotonic = monotonic
         self.limits = Limits() if limits is None else limits
-        self.clock = _utc_now if clock is None else clock
+        self.clock = utc_now if clock is None else clock
         self._serving: dict[str, _Serving] = {}
         self._lock = threading.Lock()
 
@@ -123,7 +120,18 @@ class Searcher:
         return self._live_collection(name, self._live(name))
 
     def health(self) -> Health:
-        """Degraded when a collection is served from an older version because a newer one failed."""
+        """Degraded when a collection is served from an older version because a newer one failed.
+
+        A degraded collection's pointer is re-read when due (cheap: no version is loaded here), so
+        a pointer put back on the version being served clears the warning without a search.
+        """
+        with self._lock:
+            warned = [name for name, entry in self._serving.items() if entry.warning]
+        for name in warned:
+            try:
+                self._live(name, load=False)
+            except VecsearchError:
+                continue  # deleted or unreadable meanwhile: the next search reports it
         with self._lock:
             serving = list(self._serving.items())
         collections = [self._live_collection(name, entry) for name, entry in serving]
@@ -143,8 +151,12 @@ class Searcher:
             warning=serving.warning,
         )
 
-    def _live(self, name: str) -> _Serving:
-        if not keys.OPAQUE_ID.fullmatch(name):
+    def _live(self, name: str, *, load: bool = True) -> _Serving:
+        """The cached version to serve, after re-reading the pointer when due.
+
+        With load=False a pointer naming another version leaves the entry untouched (still due).
+        """
+        if not keys.COLLECTION_NAME.fullmatch(name):
             raise CollectionNotFound(f"no collection {name!r}")
         with self._lock:
             cached = self._serving.get(name)
@@ -170,6 +182,8 @@ class Searcher:
             if cached is not None and cached.version.manifest.version_id == version_id:
                 cached.checked_at = now
                 cached.warning = None
+                return cached
+            if cached is not None and not load:
                 return cached
             try:
                 version = load_version(self.store, name, version_id, with_vectors=False)

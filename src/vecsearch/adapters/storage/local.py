@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vecsearch.core.errors import StorageError
-from vecsearch.core.keys import key_problem
+from vecsearch.core.keys import checked_key
 from vecsearch.core.store import KeyNotFound, PreconditionFailed
 
 LOCK_FILE = ".vecsearch.lock"
@@ -24,10 +24,7 @@ class LocalDirectoryStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        problem = key_problem(key)
-        if problem is not None:
-            raise ValueError(f"invalid store key {key!r}: {problem}")
-        return self.root / key
+        return self.root / checked_key(key)
 
     def get(self, key: str) -> bytes:
         """Return the object's bytes; raise KeyNotFound if absent."""

@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vecsearch.core.errors import StorageError
+from vecsearch.core.keys import checked_key
 from vecsearch.core.store import KeyNotFound, PreconditionFailed
 
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -54,7 +55,7 @@ class S3Store:
         self.cache_bytes = cache_bytes
 
     def _object_key(self, key: str) -> str:
-        return f"{self.prefix}{key}"
+        return f"{self.prefix}{checked_key(key)}"
 
     def _storage_error(self, action: str, key: str, error: Exception) -> StorageError:
         return StorageError(f"S3 {action} of {key!r} in bucket {self.bucket!r} failed: {error}")
@@ -120,7 +121,7 @@ class S3Store:
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket,
-                Prefix=self._object_key(prefix),
+                Prefix=f"{self.prefix}{prefix}",  # a prefix may end in '/' (no key may)
                 PaginationConfig={"PageSize": self.page_size},
             )
             for page in pages:
