@@ -1,12 +1,13 @@
 """The admin use cases: collections, document batches, reindex jobs, versions and rollback."""
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from vecsearch.core.batches import (
     PENDING_BATCH,
     DeleteBatch,
     ImportBatch,
-    ImportRecord,
+    ImportRecords,
     UpsertBatch,
     parse_import_records,
 )
@@ -85,45 +86,76 @@ PENDING_WRITE_ATTEMPTS = 3
 
 
 class _Documents:
-    """The collection's documents while a reindex applies batches: id -> (segment, row)."""
+    """The collection's documents while a reindex applies batches, kept as arrays.
+
+    The rows of all added segments are numbered in one sequence; `where` maps each live id to its
+    latest row. A dict keeps first-insertion order, so a replaced id keeps its place and a deleted
+    then re-added id moves to the end, exactly as applying the batches one by one would.
+    """
 
     def __init__(self, dimension: int) -> None:
         self.dimension = dimension
         self.segments: list[Matrix] = []
-        self.where: dict[str, tuple[int, int]] = {}
-        self.metadata: dict[str, Metadata] = {}
+        self.metadata: list[Sequence[Metadata]] = []
+        self.rows = 0
+        self.where: dict[str, int] = {}
 
     def add(self, vectors: Matrix, ids: Sequence[str], metadata: Sequence[Metadata]) -> None:
-        """Insert or replace one document per row of vectors."""
-        segment = len(self.segments)
+        """Insert or replace one document per row of vectors (a repeated id: its last row wins)."""
+        if not vectors.shape[0] == len(ids) == len(metadata):
+            raise ValueError("vectors, ids and metadata must have one entry per row")
+        start = self.rows
         self.segments.append(vectors)
-        for row, (doc_id, fields) in enumerate(zip(ids, metadata, strict=True)):
-            self.where[doc_id] = (segment, row)
-            if fields is None:
-                self.metadata.pop(doc_id, None)
-            else:
-                self.metadata[doc_id] = fields
+        self.metadata.append(metadata)
+        self.rows += len(ids)
+        self.where.update(zip(ids, range(start, self.rows), strict=True))
 
     def delete(self, ids: Sequence[str]) -> None:
         """Remove the documents; unknown ids are ignored."""
         for doc_id in ids:
             self.where.pop(doc_id, None)
-            self.metadata.pop(doc_id, None)
 
     def assemble(self) -> tuple[Matrix, list[str], list[Metadata]]:
         """One float32 matrix with ids and metadata in row order."""
         ids = list(self.where)
-        places = np.fromiter(
-            (part for place in self.where.values() for part in place),
-            dtype=np.int64,
-            count=2 * len(ids),
-        ).reshape(-1, 2)
+        rows = np.fromiter(self.where.values(), dtype=np.int64, count=len(ids))
+        every_row = len(ids) == self.rows and bool((rows == np.arange(self.rows)).all())
+        if every_row and len(self.segments) == 1:
+            return self.segments[0], ids, list(self.metadata[0])
         vectors = np.empty((len(ids), self.dimension), dtype=np.float32)
-        for segment_number, segment in enumerate(self.segments):
-            in_segment = places[:, 0] == segment_number
-            if in_segment.any():
-                vectors[in_segment] = segment[places[in_segment, 1]]
-        return vectors, ids, [self.metadata.get(doc_id) for doc_id in ids]
+        start = 0
+        for segment in self.segments:
+            end = start + segment.shape[0]
+            if every_row:
+                vectors[start:end] = segment
+            else:
+                in_segment = (rows >= start) & (rows < end)
+                vectors[in_segment] = segment[rows[in_segment] - start]
+            start = end
+        all_metadata = list(chain.from_iterable(self.metadata))
+        if every_row:
+            return vectors, ids, all_metadata
+        if all_metadata.count(None) == len(all_metadata):
+            return vectors, ids, [None] * len(ids)
+        table = np.empty(len(all_metadata), dtype=object)
+        table[:] = all_metadata
+        return vectors, ids, table[rows].tolist()
+
+
+def _npy_view(data: bytes) -> Matrix:
+    """The array of a .npy file's bytes, viewed in place (read-only); ValueError if malformed."""
+    stream = io.BytesIO(data)
+    major, _ = np.lib.format.read_magic(stream)
+    read_header = (
+        np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    )
+    shape, fortran_order, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise ValueError("the array holds Python objects, which are never loaded")
+    array: Matrix = np.ndarray(
+        shape, dtype, buffer=data, offset=stream.tell(), order="F" if fortran_order else "C"
+    )
+    return array
 
 
 class Catalog:
@@ -251,8 +283,12 @@ class Catalog:
                 f"{request.records_key!r} has {len(records)} records but "
                 f"{request.vectors_key!r} has {vectors.shape[0]} vectors"
             )
-        for line in records:
-            self._check_metadata_size(line.id, line.metadata)
+        if records.metadata.count(None) != len(records):
+            present = [fields is not None for fields in records.metadata]
+            for doc_id, fields in zip(
+                compress(records.ids, present), compress(records.metadata, present), strict=True
+            ):
+                self._check_metadata_size(doc_id, fields)
         batch = ImportBatch(
             vectors_key=request.vectors_key,
             records_key=request.records_key,
@@ -506,28 +542,30 @@ class Catalog:
                 + ("" if problem is None else f": {problem}")
             )
 
-    def _import_file(self, key: str, expected_sha256: str | None) -> tuple[Path, str]:
-        """The import file's local path and sha256, which must equal expected_sha256 if given."""
+    def _import_file(self, key: str, expected_sha256: str | None) -> tuple[bytes, str]:
+        """The import file's bytes and their sha256, which must equal expected_sha256 if given.
+
+        Read once and hashed from memory: what is checked and applied is exactly what was hashed.
+        """
         self._import_key(key)
         try:
-            path = self.store.local_path(key)
-            with path.open("rb") as stream:
-                digest = hashlib.file_digest(stream, "sha256").hexdigest()
+            data = self.store.local_path(key).read_bytes()
         except KeyNotFound:
             raise ImportSourceInvalid(f"no import file {key!r} in the store") from None
         except OSError as error:
             raise ImportSourceInvalid(f"{key!r} is not readable: {error}") from None
+        digest = hashlib.sha256(data).hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
             raise ImportSourceInvalid(f"{key!r} changed since the import was accepted")
-        return path, digest
+        return data, digest
 
     def _import_vectors(
         self, key: str, spec: CollectionSpec, expected_sha256: str | None = None
     ) -> tuple[Matrix, str]:
-        path, digest = self._import_file(key, expected_sha256)
+        data, digest = self._import_file(key, expected_sha256)
         try:
-            vectors: Matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+            vectors = _npy_view(data)
+        except (ValueError, TypeError, EOFError) as error:  # EOFError: an empty file
             raise ImportSourceInvalid(
                 f"{key!r} is not a readable .npy file: {error or 'it is empty'}"
             ) from None
@@ -541,9 +579,13 @@ class Catalog:
                 f"{key!r} has vectors of dimension {vectors.shape[1]}, "
                 f"collection {spec.name!r} expects {spec.dimension}"
             )
-        if not np.isfinite(vectors).all():
-            raise ImportSourceInvalid(f"{key!r} holds NaN or Infinity")
-        if vectors.size and float(np.abs(vectors).max()) > MAX_COMPONENT:
+        # min and max propagate NaN and need no temporary array: one bound check covers NaN,
+        # Infinity and magnitude; only a failing file pays for the checks that name the problem.
+        if vectors.size and not (
+            float(vectors.min()) >= -MAX_COMPONENT and float(vectors.max()) <= MAX_COMPONENT
+        ):
+            if not np.isfinite(vectors).all():
+                raise ImportSourceInvalid(f"{key!r} holds NaN or Infinity")
             raise ImportSourceInvalid(
                 f"{key!r} holds a component beyond the magnitude limit {MAX_COMPONENT:g}"
             )
@@ -558,12 +600,14 @@ class Catalog:
 
     def _import_records(
         self, key: str, expected_sha256: str | None = None
-    ) -> tuple[list[ImportRecord], str]:
-        path, digest = self._import_file(key, expected_sha256)
+    ) -> tuple[ImportRecords, str]:
+        data, digest = self._import_file(key, expected_sha256)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as error:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
             raise ImportSourceInvalid(f"{key!r} is not readable UTF-8 text: {error}") from None
+        # Universal newlines, as a text-mode read gives: '\r\n' and a lone '\r' end a line.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         try:
             return parse_import_records(text), digest
         except ValueError as error:
@@ -777,7 +821,7 @@ class Catalog:
                 raise ImportSourceInvalid(
                     f"{batch.records_key!r} changed since the import was accepted"
                 )
-            documents.add(imported, [r.id for r in records], [r.metadata for r in records])
+            documents.add(imported, records.ids, records.metadata)
 
     def _promote(
         self,

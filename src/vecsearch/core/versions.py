@@ -58,9 +58,7 @@ def write_version(
         INDEX_FILE: index.to_bytes(),
         VECTORS_FILE: _npy_bytes(vectors),
         IDS_FILE: json.dumps(list(ids), separators=(",", ":")).encode(),
-        METADATA_FILE: "".join(
-            json.dumps(fields, separators=(",", ":")) + "\n" for fields in metadata
-        ).encode(),
+        METADATA_FILE: _jsonl_bytes(metadata),
     }
     digests = {}
     for file_name, data in contents.items():
@@ -84,6 +82,16 @@ def write_version(
         version_file_key(spec.name, version_id, MANIFEST_FILE), manifest.model_dump_json().encode()
     )
     return manifest
+
+
+def _jsonl_bytes(metadata: Sequence[Metadata]) -> bytes:
+    """One compact JSON line per document (as json.dumps writes it), documents without as null."""
+    if metadata.count(None) == len(metadata):
+        return b"null\n" * len(metadata)
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    lines = ["null" if fields is None else encode(fields) for fields in metadata]
+    lines.append("")
+    return "\n".join(lines).encode()
 
 
 def _npy_bytes(vectors: Matrix) -> bytes:
