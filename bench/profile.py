@@ -19,6 +19,8 @@ class Profile:
     reindex_repeats: int
     import_repeats: int
     http_repeats: int
+    hnsw_count: int  # GloVe rows for the HNSW reindex comparison (the demo's M=16, efC=64)
+    hnsw_repeats: int
 
 
 FULL = Profile(
@@ -34,6 +36,8 @@ FULL = Profile(
     reindex_repeats=3,
     import_repeats=9,
     http_repeats=200,
+    hnsw_count=100_000,
+    hnsw_repeats=2,
 )
 
 QUICK = Profile(
@@ -49,4 +53,6 @@ QUICK = Profile(
     reindex_repeats=1,
     import_repeats=3,
     http_repeats=40,
+    hnsw_count=20_000,
+    hnsw_repeats=1,
 )

@@ -52,3 +52,15 @@ def build_flat_cosine(vectors: np.ndarray, path: Path) -> Any:
     index.add(unit)
     faiss.write_index(index, os.fspath(path))
     return index
+
+
+def build_hnsw_cosine(vectors: np.ndarray, path: Path, m: int, ef_construction: int) -> Any:
+    """Normalise a copy, add it to an inner-product HNSW graph, write it: raw faiss's HNSW build."""
+    faiss_defaults()
+    unit = np.array(vectors, dtype=np.float32, order="C", copy=True)
+    faiss.normalize_L2(unit)
+    index = faiss.IndexHNSWFlat(unit.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(unit)
+    faiss.write_index(index, os.fspath(path))
+    return index

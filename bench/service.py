@@ -15,7 +15,16 @@ import numpy as np
 from bench.datasets import Dataset
 from vecsearch import wiring
 from vecsearch.core.catalog import Catalog
-from vecsearch.core.models import CollectionSpec, ImportRequest, JobState, Metric, ReindexRequest
+from vecsearch.core.models import (
+    CollectionSpec,
+    FlatIndex,
+    HnswIndex,
+    ImportRequest,
+    IvfIndex,
+    JobState,
+    Metric,
+    ReindexRequest,
+)
 from vecsearch.core.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,12 +76,24 @@ class BuiltVersion:
 
 
 def build_through_admin(
-    store: Store, collection: str, dataset: Dataset, files: ImportFiles
+    store: Store,
+    collection: str,
+    dataset: Dataset,
+    files: ImportFiles,
+    index: FlatIndex | HnswIndex | IvfIndex | None = None,
 ) -> BuiltVersion:
-    """Create a cosine flat collection, import the files and run the reindex: timed end to end."""
+    """Create a cosine collection (flat unless index says), import the files and run the reindex.
+
+    Timed end to end: import_files + start_reindex + run_reindex.
+    """
     catalog = Catalog(store)
     catalog.create_collection(
-        CollectionSpec(name=collection, dimension=dataset.dimension, metric=Metric.COSINE)
+        CollectionSpec(
+            name=collection,
+            dimension=dataset.dimension,
+            metric=Metric.COSINE,
+            index=FlatIndex() if index is None else index,
+        )
     )
     started = time.perf_counter()
     catalog.import_files(
