@@ -1,14 +1,21 @@
-"""Builds the core's use cases from settings, once per container, on first use (never at import)."""
+"""Builds the core's use cases from settings, once per container, on first use (never at import).
+
+The admin side (Catalog, job runners) is imported when first built: the search function never
+pays for it at cold start.
+"""
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from vecsearch.adapters.jobs import JobRunner, LambdaJobRunner, ThreadJobRunner
 from vecsearch.adapters.storage import store_from_url
-from vecsearch.core.catalog import Catalog
 from vecsearch.core.errors import ConfigurationError
 from vecsearch.core.searcher import Searcher
 from vecsearch.core.store import Store
 from vecsearch.settings import settings
+
+if TYPE_CHECKING:
+    from vecsearch.adapters.jobs import JobRunner
+    from vecsearch.core.catalog import Catalog
 
 
 @cache
@@ -18,8 +25,10 @@ def store() -> Store:
 
 
 @cache
-def catalog() -> Catalog:
+def catalog() -> "Catalog":
     """The container's admin use cases."""
+    from vecsearch.core.catalog import Catalog  # noqa: PLC0415
+
     return Catalog(store())
 
 
@@ -30,8 +39,10 @@ def searcher() -> Searcher:
 
 
 @cache
-def job_runner() -> JobRunner:
+def job_runner() -> "JobRunner":
     """Where reindex jobs run: the worker Lambda (async invoke), or a thread as a fallback."""
+    from vecsearch.adapters.jobs import LambdaJobRunner, ThreadJobRunner  # noqa: PLC0415
+
     config = settings()
     if config.job_runner == "thread":
         return ThreadJobRunner(catalog().run_reindex)

@@ -122,22 +122,46 @@ def read_manifest(store: Store, collection: str, version_id: str) -> VersionMani
 
 
 def _verified_path(store: Store, manifest: VersionManifest, file_name: str) -> Path:
-    expected = manifest.files.get(file_name)
-    if expected is None:
+    """The local file, after checking its sha256 against the manifest."""
+    path = _local_file(store, manifest, file_name)
+    with path.open("rb") as stream:
+        _check_digest(manifest, file_name, hashlib.file_digest(stream, "sha256").hexdigest())
+    return path
+
+
+def _verified_bytes(store: Store, manifest: VersionManifest, file_name: str) -> bytes:
+    """The file's bytes, read once and checked against the manifest's sha256 before any use."""
+    data = _local_file(store, manifest, file_name).read_bytes()
+    _check_digest(manifest, file_name, hashlib.sha256(data).hexdigest())
+    return data
+
+
+def _local_file(store: Store, manifest: VersionManifest, file_name: str) -> Path:
+    if file_name not in manifest.files:
         raise VersionCorrupt(f"version {manifest.version_id!r}: manifest lists no {file_name}")
     key = version_file_key(manifest.collection, manifest.version_id, file_name)
     try:
-        path = store.local_path(key)
+        return store.local_path(key)
     except KeyNotFound:
         raise VersionCorrupt(f"version {manifest.version_id!r}: {file_name} is missing") from None
-    with path.open("rb") as stream:
-        actual = hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _check_digest(manifest: VersionManifest, file_name: str, actual: str) -> None:
+    expected = manifest.files[file_name]
     if actual != expected:
         raise VersionCorrupt(
             f"version {manifest.version_id!r}: {file_name} has sha256 {actual}, "
             f"the manifest says {expected}"
         )
-    return path
+
+
+def _metadata(data: bytes) -> list[Metadata]:
+    """The metadata lines as written by _jsonl_bytes."""
+    if data == b"null\n" * (len(data) // 5):  # no document has metadata: nothing to parse
+        return [None] * (len(data) // 5)
+    # One json.loads over the lines joined as an array is several times faster than per line.
+    parsed: list[Metadata] = json.loads("[" + ",".join(data.decode().splitlines()) + "]")
+    return parsed
 
 
 def verify_version(store: Store, collection: str, version_id: str) -> VersionManifest:
@@ -173,11 +197,8 @@ def _load_version(
     index = VectorIndex.read(
         _verified_path(store, manifest, INDEX_FILE), manifest.metric, manifest.index
     )
-    with open(_verified_path(store, manifest, IDS_FILE), "rb") as stream:
-        ids = json.load(stream)
-    with open(_verified_path(store, manifest, METADATA_FILE), encoding="utf-8") as stream:
-        # One json.loads over the lines joined as an array is several times faster than per line.
-        metadata = json.loads("[" + ",".join(stream.read().splitlines()) + "]")
+    ids = json.loads(_verified_bytes(store, manifest, IDS_FILE))
+    metadata = _metadata(_verified_bytes(store, manifest, METADATA_FILE))
     vectors = None
     if with_vectors:
         loaded = np.load(_verified_path(store, manifest, VECTORS_FILE), mmap_mode="r")
