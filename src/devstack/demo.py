@@ -199,7 +199,7 @@ def main() -> int:
     store_dir = REPO / "build" / "demo" / "store"
     shutil.rmtree(store_dir, ignore_errors=True)
     stack = LocalStack(store_dir=store_dir, admin_token=secrets.token_urlsafe(24))
-    say(f"starting the local stack (serverless-offline; logs in {stack.build_dir})")
+    say(f"starting the local stack (serverless-offline; logs in {stack.logs})")
     try:
         with running(stack):
             say(f"    search API {stack.search_url}, admin API {stack.admin_url}")

@@ -53,11 +53,13 @@ class LocalStack:
     admin_ports: ServicePorts = ServicePorts(http=3200, lambda_=3202)
     refresh_seconds: float = 1.0
     repo: Path = REPO
+    # One folder per stack: two stacks logging to the same files would clobber each other's logs.
+    log_dir: Path | None = None  # None: build/devstack/ of the repository
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def build_dir(self) -> Path:
-        """Where the runtime virtualenv and the service logs live."""
+        """Where the runtime virtualenv (shared by every stack of the repository) lives."""
         return self.repo / "build" / "devstack"
 
     @property
@@ -75,9 +77,14 @@ class LocalStack:
         """serverless-offline's emulated Lambda invoke endpoint of the admin service."""
         return f"http://127.0.0.1:{self.admin_ports.lambda_}"
 
+    @property
+    def logs(self) -> Path:
+        """The folder holding this stack's service logs."""
+        return self.build_dir if self.log_dir is None else self.log_dir
+
     def log_path(self, service: str) -> Path:
         """The log file of one service's serverless-offline process."""
-        return self.build_dir / f"{service}.log"
+        return self.logs / f"{service}.log"
 
     def start(self) -> None:
         """Start both services and wait until each answers over HTTP."""

@@ -44,8 +44,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         subprocess.run(
             [str(REPO / "build_layers.sh"), "--arch", "x86_64", "faiss", "pydantic"], check=True
         )
+    folder = tmp_path_factory.mktemp("stack")
     local = LocalStack(
-        store_dir=tmp_path_factory.mktemp("stack") / "store",
+        store_dir=folder / "store",
+        log_dir=folder / "logs",
         admin_token=secrets.token_urlsafe(16),
         search_ports=ServicePorts(http=free_port(), lambda_=free_port()),
         admin_ports=ServicePorts(http=free_port(), lambda_=free_port()),
@@ -163,6 +165,14 @@ def test_glove_sample_indexes_searches_and_rolls_back(
     assert rolled.status_code == 200
     wait_until_serving(search, "words", first["version_id"])
     assert "queen" in neighbours(search, "words", vectors[row["king"]])
+
+
+def test_the_stack_logs_into_its_own_folder(stack: LocalStack) -> None:
+    for service in ("search", "admin"):
+        log = stack.log_path(service)
+        assert log.parent == stack.log_dir
+        assert log.stat().st_size > 0
+    assert not stack.log_path("search").is_relative_to(REPO)
 
 
 def test_admin_requires_the_token(stack: LocalStack) -> None:
