@@ -66,9 +66,9 @@ from vecsearch.core.models import (
     VersionList,
 )
 from vecsearch.core.records import (
-    first_problem,
     live_pointer,
     new_generation,
+    parse_stored,
     read_pointer,
     read_record,
 )
@@ -620,12 +620,7 @@ class Catalog:
             raw, tag = self.store.get_tagged(keys.job_key(name, job_id))
         except KeyNotFound:
             raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
-        try:
-            return JobStatus.model_validate_json(raw), tag
-        except ValidationError as error:
-            raise StoredDataCorrupt(
-                f"collection {name!r}: job record {job_id!r} is unreadable: {first_problem(error)}"
-            ) from None
+        return parse_stored(JobStatus, raw, f"collection {name!r}: job record {job_id!r}"), tag
 
     def _active_job(self, name: str, record: CollectionRecord) -> JobStatus | None:
         """The newest job of this collection that is still queued or running, if any."""

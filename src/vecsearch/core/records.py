@@ -7,7 +7,7 @@ another generation and is ignored, so a re-created collection never inherits it.
 
 import secrets
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from vecsearch.core import keys
 from vecsearch.core.errors import CollectionNotFound, StoredDataCorrupt
@@ -20,11 +20,15 @@ def new_generation() -> str:
     return secrets.token_hex(8)
 
 
-def first_problem(error: ValidationError) -> str:
-    """The first thing wrong with a stored record, for an error message."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where + ': ' if where else ''}{first['msg']}"
+def parse_stored[M: BaseModel](model: type[M], raw: bytes, what: str) -> M:
+    """Parse a stored JSON record; StoredDataCorrupt naming what and its first problem if not."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        problem = f"{where + ': ' if where else ''}{first['msg']}"
+        raise StoredDataCorrupt(f"{what} is unreadable: {problem}") from None
 
 
 def read_record(store: Store, name: str) -> tuple[CollectionRecord, str]:
@@ -35,12 +39,7 @@ def read_record(store: Store, name: str) -> tuple[CollectionRecord, str]:
         raw, tag = store.get_tagged(keys.spec_key(name))
     except KeyNotFound:
         raise CollectionNotFound(f"no collection {name!r}") from None
-    try:
-        return CollectionRecord.model_validate_json(raw), tag
-    except ValidationError as error:
-        raise StoredDataCorrupt(
-            f"collection {name!r}: its stored record is unreadable: {first_problem(error)}"
-        ) from None
+    return parse_stored(CollectionRecord, raw, f"collection {name!r}: its stored record"), tag
 
 
 def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
@@ -49,12 +48,7 @@ def read_pointer(store: Store, name: str) -> tuple[CurrentPointer, str] | None:
         raw, tag = store.get_tagged(keys.current_key(name))
     except KeyNotFound:
         return None
-    try:
-        return CurrentPointer.model_validate_json(raw), tag
-    except ValidationError as error:
-        raise StoredDataCorrupt(
-            f"collection {name!r}: the live-version pointer is unreadable: {first_problem(error)}"
-        ) from None
+    return parse_stored(CurrentPointer, raw, f"collection {name!r}: the live-version pointer"), tag
 
 
 def live_pointer(
