@@ -36,7 +36,7 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 def copy_project(destination: Path) -> Path:
     """A copy of what packaging reads: configs, plugins, handlers, code; layer builds linked."""
     ignore = shutil.ignore_patterns(".serverless", ".serverless-offline", "__pycache__")
-    for folder in ("layers", "services", "src", "requirements"):
+    for folder in ("layers", "services", "src", "requirements", "scripts"):
         shutil.copytree(ROOT / folder, destination / folder, ignore=ignore)
     for name in ("serverless-compose.yml", "deploy.sh", "package.json"):
         shutil.copy2(ROOT / name, destination / name)
