@@ -258,3 +258,26 @@ def test_the_ivf_direct_map_is_made_once_under_concurrent_filtered_searches(
     assert len(made) == 1
     assert len(results) == 4
     assert all(rows == results[0] for rows in results)
+
+
+@pytest.mark.parametrize(
+    ("spec", "allowed_count"),
+    [(FlatIndex(), None), (FlatIndex(), 50), (HnswIndex(m=16, ef_search=64), 50)],
+    ids=["flat batch", "flat filtered", "hnsw filtered"],
+)
+def test_l2_batches_stay_exact_when_vectors_share_a_large_offset(
+    spec: FlatIndex | HnswIndex, allowed_count: int | None
+) -> None:
+    # given vectors 1000 + N(0, 1) in 256 dimensions: |q|^2 - 2 q.x + |x|^2 cancels in float32
+    rng = np.random.default_rng(3)
+    data = (1000 + rng.normal(size=(500, 256))).astype(np.float32)
+    allowed = None if allowed_count is None else np.arange(allowed_count, dtype=np.int64)
+    index, _ = build_index(data, Metric.L2, spec)
+    # when a batch of stored vectors is searched
+    hits = index.search(data[:8], 3, allowed_rows=allowed)
+    # then each finds itself first, and the true nearest rows with their true distances
+    candidates = data if allowed is None else data[allowed]
+    for position, hit in enumerate(hits):
+        exact = np.sqrt(((candidates.astype(np.float64) - data[position]) ** 2).sum(axis=1))
+        assert hit.rows.tolist() == np.argsort(exact)[:3].tolist()
+        np.testing.assert_allclose(hit.scores, np.sort(exact)[:3], rtol=1e-3, atol=1e-2)

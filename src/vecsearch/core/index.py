@@ -25,7 +25,12 @@ EXACT_FILTER_ROWS = 4096
 # rows and scores. Below it the partial sort dominates and faiss's default batch path is faster
 # (measured: d=128 equal; d=50 faiss 2.8x faster, and 4x slower again with its BLAS threshold at 1).
 # The block bounds the score matrix (100 queries x 32768 rows x 4 bytes = 13 MB).
+# Inner products only: an L2 distance by BLAS is |q|^2 - 2 q.x + |x|^2, which cancels in float32
+# when the vectors share a large offset (d=256, components 1000 + N(0, 1): wrong neighbours), so
+# L2 is always scored as sum((q - x)^2), faiss's direct path, whatever the batch size.
 BLAS_MIN_DIMENSION = 256
+# Beyond any batch: faiss never switches an L2 search to its BLAS path.
+_NEVER_BLAS = 2**31 - 1
 BLAS_BLOCK_ROWS = 32768
 
 _MAX_THREADS = faiss.omp_get_max_threads()
@@ -103,7 +108,6 @@ class VectorIndex:
         # Made on the first filtered search; concurrent searches must neither make it twice nor
         # reconstruct rows while another thread is still making it.
         self._direct_map_lock = threading.Lock()
-        self._squared_norms: npt.NDArray[np.float32] | None = None
 
     @property
     def count(self) -> int:
@@ -172,38 +176,38 @@ class VectorIndex:
         params = self._search_parameters(k, allowed_rows)
         single = queries.shape[0] == 1
         low_dimension_flat = isinstance(self.spec, FlatIndex) and not self._flat_blas_pays()
+        if self.metric is Metric.L2:
+            blas_threshold = _NEVER_BLAS
+        elif single or low_dimension_flat:
+            blas_threshold = _DEFAULT_BLAS_THRESHOLD
+        else:
+            blas_threshold = 1
         with _SEARCH_SETTINGS:
             # One query: OpenMP threads cost more to start than they save. A batch: BLAS is faster,
-            # except on a low-dimension flat index (see BLAS_MIN_DIMENSION).
+            # except on a low-dimension flat index (see BLAS_MIN_DIMENSION) and for L2.
             faiss.omp_set_num_threads(1 if single else _MAX_THREADS)
-            faiss.cvar.distance_compute_blas_threshold = (
-                _DEFAULT_BLAS_THRESHOLD if single or low_dimension_flat else 1
-            )
+            faiss.cvar.distance_compute_blas_threshold = blas_threshold
             distances, rows = self.index.search(queries, k, params=params)
         return distances, rows
 
     def _flat_blas_pays(self) -> bool:
-        return isinstance(self.spec, FlatIndex) and self.dimension >= BLAS_MIN_DIMENSION
+        return (
+            isinstance(self.spec, FlatIndex)
+            and self.metric is not Metric.L2
+            and self.dimension >= BLAS_MIN_DIMENSION
+        )
 
     def _flat_batch(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.float32], Rows]:
-        """Exact top-k of a flat index by BLAS: per block, a matrix product and argpartition."""
+        """Exact top-k inner products of a flat index by BLAS: per block, a product + argpartition."""
         count = self.count
         # The flat index's own memory, viewed without a copy (it lives as long as self.index).
         stored = faiss.rev_swig_ptr(self.index.get_xb(), count * self.dimension).reshape(
             count, self.dimension
         )
-        l2 = self.metric is Metric.L2
-        if l2 and self._squared_norms is None:
-            self._squared_norms = np.einsum("ij,ij->i", stored, stored)
-        # Rank by a similarity (larger is better); for L2 that is 2 q.x - |x|^2 = |q|^2 - distance.
         candidate_scores, candidate_rows = [], []
         for start in range(0, count, BLAS_BLOCK_ROWS):
             block = stored[start : start + BLAS_BLOCK_ROWS]
             similarity = queries @ block.T
-            if l2:
-                assert self._squared_norms is not None
-                similarity *= 2.0
-                similarity -= self._squared_norms[start : start + BLAS_BLOCK_ROWS]
             keep = min(k, block.shape[0])
             top = np.argpartition(similarity, block.shape[0] - keep, axis=1)[:, -keep:]
             candidate_scores.append(np.take_along_axis(similarity, top, axis=1))
@@ -212,8 +216,6 @@ class VectorIndex:
         rows = np.concatenate(candidate_rows, axis=1)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         best = np.take_along_axis(scores, order, axis=1)
-        if l2:
-            best = (queries * queries).sum(axis=1, keepdims=True) - best
         return best.astype(np.float32, copy=False), np.take_along_axis(rows, order, axis=1)
 
     def _exact_among(
@@ -226,11 +228,8 @@ class VectorIndex:
                     self._direct_map_ready = True
         candidates = self.index.reconstruct_batch(allowed_rows)
         if self.metric is Metric.L2:
-            distances = (
-                (queries * queries).sum(axis=1, keepdims=True)
-                - 2.0 * queries @ candidates.T
-                + (candidates * candidates).sum(axis=1)
-            )
+            # Differences, not |q|^2 - 2 q.x + |x|^2, which cancels (see BLAS_MIN_DIMENSION).
+            distances = np.stack([np.square(candidates - query).sum(axis=1) for query in queries])
             order = np.argsort(distances, axis=1, kind="stable")[:, :k]
         else:
             distances = queries @ candidates.T
