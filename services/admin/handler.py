@@ -21,6 +21,7 @@ from vecsearch.adapters.http import (
     CollectionName,
     OpaqueId,
     admit,
+    deliverable,
     documented,
     install_error_handlers,
     parse_json_body,
@@ -208,4 +209,4 @@ def openapi() -> Response[str]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (HTTP API v2 events); every route needs IAM or the bearer token."""
     refused = admit(event, logger, require_auth=True)
-    return refused or app.resolve(event, context)
+    return refused or deliverable(event, app.resolve(event, context))

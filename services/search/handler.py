@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vecsearch.adapters.http import (
     CollectionName,
     admit,
+    deliverable,
     documented,
     install_error_handlers,
     parse_json_body,
@@ -65,4 +66,4 @@ def openapi() -> Response[str]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (HTTP API v2 events)."""
     refused = admit(event, logger)
-    return refused or app.resolve(event, context)
+    return refused or deliverable(event, app.resolve(event, context))

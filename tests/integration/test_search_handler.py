@@ -9,6 +9,7 @@ import pytest
 from apigw import ADMIN_TOKEN, Call, caller, finish_jobs, load_service_module
 
 from vecsearch import wiring
+from vecsearch.adapters import http
 
 DOCUMENTS = [
     {"id": "north", "vector": [0.0, 1.0, 0.0], "metadata": {"kind": "direction"}},
@@ -187,6 +188,33 @@ def test_body_marked_base64_that_does_not_decode_to_text_is_400(compass: Call, r
     reply = compass("POST", "/collections/compass/search", raw_body=raw, already_encoded=True)
     assert reply.status == 400
     assert reply.body["error"]["code"] == "invalid_json"
+
+
+def test_more_hits_than_one_search_returns_is_422_naming_the_bound(compass: Call) -> None:
+    # 11 queries x k=1000 = 11,000 hits, over the 10,000 a search may return
+    body = {"vectors": [[1.0, 0.0, 0.0]] * 11, "k": 1000}
+    reply = compass("POST", "/collections/compass/search", body)
+    assert reply.status == 422
+    assert reply.body["error"]["code"] == "validation_error"
+    assert "11000 hits" in reply.body["error"]["details"][0]["message"]
+    body["vectors"] = body["vectors"][:10]
+    assert compass("POST", "/collections/compass/search", body).status == 200
+
+
+def test_response_lambda_could_not_return_is_422_response_too_large(
+    compass: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a response limit below what a search with metadata answers
+    monkeypatch.setattr(http, "MAX_RESPONSE_BYTES", 600)
+    body = {"vectors": [[1.0, 0.0, 0.0]] * 3, "k": 4, "include_metadata": True}
+    full = compass("POST", "/collections/compass/search", body)
+    # then it is refused naming the size and what to change, and a smaller answer still works
+    assert full.status == 422
+    assert full.body["error"]["code"] == "response_too_large"
+    assert "lower k" in full.body["error"]["message"]
+    small = compass("POST", "/collections/compass/search", {"vector": [1.0, 0.0, 0.0], "k": 1})
+    assert small.status == 200
+    assert small.body["results"][0]["hits"][0]["id"] == "east"
 
 
 def test_body_over_the_byte_limit_is_413(compass: Call, monkeypatch: pytest.MonkeyPatch) -> None:

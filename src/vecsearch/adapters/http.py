@@ -29,6 +29,7 @@ from vecsearch.core.errors import (
     InvalidJson,
     MethodNotAllowed,
     PayloadTooLarge,
+    ResponseTooLarge,
     RouteNotFound,
     Unauthenticated,
     UnsupportedMediaType,
@@ -38,6 +39,9 @@ from vecsearch.core.keys import COLLECTION_NAME, OPAQUE_ID
 from vecsearch.settings import Settings, settings
 
 BEARER_PREFIX = "Bearer "
+# Lambda returns at most 6 MB (6,291,456 bytes) from a synchronous invoke, counted on the JSON of
+# the whole response; past it API Gateway answers a bare 500. Keep a margin under it.
+MAX_RESPONSE_BYTES = 6_000_000
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
@@ -294,3 +298,17 @@ def admit(
             logger.error("request refused", extra={"code": error.code, "reason": error.message})
         return refusal(event, error)
     return None
+
+
+def deliverable(event: Mapping[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """The response, or a 422 response_too_large when Lambda could not return it."""
+    size = len(json.dumps(response, separators=(",", ":")).encode())
+    if size <= MAX_RESPONSE_BYTES:
+        return response
+    return refusal(
+        event,
+        ResponseTooLarge(
+            f"the response would be {size} bytes, over the {MAX_RESPONSE_BYTES} a Lambda function "
+            "can return: ask for fewer hits (lower k, fewer queries) or leave include_metadata off"
+        ),
+    )

@@ -38,6 +38,13 @@ class PayloadTooLarge(VecsearchError):
     status = 413
 
 
+class ResponseTooLarge(VecsearchError):
+    """The answer would exceed what Lambda can return from one synchronous invoke."""
+
+    code = "response_too_large"
+    status = 422
+
+
 class UnsupportedMediaType(VecsearchError):
     """A request body declared as something other than JSON."""
 

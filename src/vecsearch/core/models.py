@@ -22,6 +22,9 @@ MAX_DOCUMENT_ID_LENGTH = 256
 MAX_DIMENSION = 4096
 MAX_QUERIES_PER_BATCH = 100
 MAX_K = 1000
+# Queries x k per search: 10,000 hits with 256-character ids stay under 3 MB of JSON, half of
+# Lambda's 6 MB response limit (metadata can still push a response past it: see the HTTP adapter).
+MAX_HITS_PER_SEARCH = 10_000
 # Bound on |component|: squared norms, inner products and L2 distances of MAX_DIMENSION-long
 # vectors stay finite in float32 (4096 * (2e15)^2 = 1.6e34 < 3.4e38), so no score overflows.
 MAX_COMPONENT = 1e15
@@ -248,6 +251,12 @@ class SearchRequest(Strict):
     def _one_shape(self) -> "SearchRequest":
         if (self.vector is None) == (self.vectors is None):
             raise ValueError("give exactly one of 'vector' (one query) or 'vectors' (a batch)")
+        asked = len(self.queries()) * self.k
+        if asked > MAX_HITS_PER_SEARCH:
+            raise ValueError(
+                f"{len(self.queries())} queries x k={self.k} asks for {asked} hits: one search "
+                f"returns at most {MAX_HITS_PER_SEARCH}; lower k or send fewer queries"
+            )
         return self
 
     def queries(self) -> list[list[float]]:
