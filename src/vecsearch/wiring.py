@@ -20,8 +20,12 @@ if TYPE_CHECKING:
 
 @cache
 def store() -> Store:
-    """The container's store."""
-    return store_from_url(settings().store_url)
+    """The container's store; a URL it cannot use is a ConfigurationError naming the variable."""
+    url = settings().store_url
+    try:
+        return store_from_url(url)
+    except (ValueError, OSError) as error:
+        raise ConfigurationError(f"VECSEARCH_STORE_URL={url!r} cannot be used: {error}") from None
 
 
 @cache

@@ -136,6 +136,9 @@ def test_a_corrupt_collection_record_is_a_500_stored_data_corrupt(
     listed = admin("GET", "/collections")
     assert listed.status == 200
     assert [entry["name"] for entry in listed.body["unreadable"]] == ["shapes"]
+    # the way out: delete it and create it again
+    assert admin("DELETE", "/collections/shapes").status == 204
+    assert admin("POST", "/collections", SPEC).status == 201
 
 
 def test_creating_an_existing_collection_is_409(admin: Call) -> None:
@@ -251,6 +254,25 @@ def test_upsert_with_non_finite_component_is_422(admin: Call) -> None:
     reply = admin("POST", "/collections/shapes/documents", raw_body=raw)
     assert reply.status == 422
     assert reply.body["error"]["details"][0]["location"] == "body.documents.0.vector"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ['{"t": "\\udc00"}', '{"\\ud83d": "t"}', '{"a": ' * 200 + "1" + "}" * 200],
+    ids=["surrogate value", "surrogate key", "200 levels deep"],
+)
+def test_metadata_that_could_not_be_stored_and_read_back_is_422(
+    admin: Call, search: Call, metadata: str
+) -> None:
+    admin("POST", "/collections", SPEC)
+    admin("POST", "/collections/shapes/documents", docs(("a", [1.0, 0.0])))
+    raw = '{"documents": [{"id": "b", "vector": [0.0, 1.0], "metadata": ' + metadata + "}]}"
+    reply = admin("POST", "/collections/shapes/documents", raw_body=raw)
+    assert (reply.status, reply.body["error"]["code"]) == (422, "validation_error")
+    assert reply.body["error"]["details"][0]["location"] == "body.documents.0.metadata"
+    # nothing was stored: the next reindex applies the good batch only
+    assert reindex(admin)["state"] == "succeeded"
+    assert nearest(search, [0.0, 1.0]) == ["a"]
 
 
 def test_oversized_upsert_batch_is_413(admin: Call) -> None:

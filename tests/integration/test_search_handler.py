@@ -342,11 +342,17 @@ def test_unexpected_failure_is_500_json_without_internals(
     )
 
 
+@pytest.mark.parametrize(
+    "url", [None, "s3://", "ftp://host/x", "file://relative", "file:///proc/vs"]
+)
 @pytest.mark.parametrize("service", ["search", "admin"])
-def test_missing_store_url_is_a_500_configuration_error(
-    store_dir: Path, monkeypatch: pytest.MonkeyPatch, service: str
+def test_a_missing_or_unusable_store_url_is_a_500_configuration_error(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, service: str, url: str | None
 ) -> None:
-    monkeypatch.delenv("VECSEARCH_STORE_URL")
+    if url is None:
+        monkeypatch.delenv("VECSEARCH_STORE_URL")
+    else:
+        monkeypatch.setenv("VECSEARCH_STORE_URL", url)
     wiring.reset()
     call = caller(
         load_service_module(service, "handler"), {"authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -364,6 +370,8 @@ def test_missing_store_url_is_a_500_configuration_error(
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=x",
         "application/xml",
+        "application/jsonp",
+        "application/json-seq",
     ],
 )
 def test_a_body_declared_as_anything_but_json_is_415(compass: Call, content_type: str) -> None:
@@ -376,8 +384,16 @@ def test_a_body_declared_as_anything_but_json_is_415(compass: Call, content_type
     assert (reply.status, reply.body["error"]["code"]) == (415, "unsupported_media_type")
 
 
-@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json"])
-def test_json_with_parameters_or_undeclared_is_json(compass: Call, content_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "application/json",
+        "Application/JSON",
+        "APPLICATION/JSON;x",
+    ],
+)
+def test_json_in_any_case_or_with_parameters_is_json(compass: Call, content_type: str) -> None:
     reply = compass(
         "POST",
         "/collections/compass/search",

@@ -983,3 +983,49 @@ def test_a_corrupt_pointer_is_stored_data_corrupt_and_flagged_in_the_listing(
         catalog.describe("items")
     [listed] = catalog.list_collections().collections
     assert "pointer" in (listed.warning or "")
+
+
+def test_a_collection_with_a_corrupt_record_can_be_deleted_and_created_again(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    local_store.put(keys.spec_key("items"), b"{garbage")
+    catalog.delete_collection("items")
+    assert local_store.list(keys.collection_prefix("items")) == []
+    catalog.create_collection(CollectionSpec(name="items", dimension=3))
+    assert catalog.describe("items").spec.dimension == 3
+
+
+def test_rolling_back_replaces_a_corrupt_pointer(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    vectors = _vectors(3)
+    catalog.upsert("items", UpsertRequest(documents=_documents(vectors)))
+    first = _reindex(catalog).version_id
+    assert first is not None
+    local_store.put(keys.current_key("items"), b"{garbage")
+    assert catalog.rollback("items", first).live_version == first
+    assert _top_ids(local_store, vectors[1], k=1) == ["doc1"]
+
+
+def test_a_batch_discarded_while_a_reindex_runs_is_skipped(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    doomed = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1), "bad")))
+
+    class DiscardAfterListing(FaultyStore):
+        """The operator discards a batch just after the job listed the pending ones."""
+
+        def list(self, prefix: str) -> list[str]:
+            listed = self.inner.list(prefix)
+            if prefix == keys.pending_prefix("items"):
+                catalog.discard_batch("items", doomed.batch_id)
+            return listed
+
+    busy = Catalog(DiscardAfterListing(local_store, "never"))
+    job = busy.start_reindex("items", ReindexRequest())
+    done = busy.run_reindex("items", job.job_id)
+    assert (done.state, done.count) == (JobState.SUCCEEDED, 2)
+    assert "1 pending batches discarded meanwhile" in done.notes
+    assert _top_ids(local_store, _vectors(1)[0], k=3) == ["doc0", "doc1"]

@@ -1,13 +1,15 @@
 """Request models: vectors, metadata and ids are checked before anything reaches FAISS."""
 
+import re
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from vecsearch.core.batches import ImportRecord
+from vecsearch.core.batches import PENDING_BATCH, ImportRecord, UpsertBatch
 from vecsearch.core.models import (
     MAX_COMPONENT,
+    MAX_JSON_DEPTH,
     CollectionSpec,
     DeleteRequest,
     Document,
@@ -41,6 +43,45 @@ def test_metadata_must_be_finite(metadata: dict[str, Any]) -> None:
         Document(id="a", vector=[1.0], metadata=metadata)
     with pytest.raises(ValidationError, match="finite"):
         ImportRecord(id="a", metadata=metadata)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    """Metadata whose objects nest depth levels (the outermost counts as 1)."""
+    metadata: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        metadata = {"a": metadata}
+    return metadata
+
+
+@pytest.mark.parametrize(
+    ("metadata", "problem"),
+    [
+        ({"t": "\udc00"}, "metadata.t holds a lone surrogate"),
+        ({"\ud83d": "t"}, "key '\\ud83d' holds a lone surrogate"),
+        ({"t": ["ok", {"u": "\ud800x"}]}, "metadata.t[1].u holds a lone surrogate"),
+        (_nested(MAX_JSON_DEPTH + 1), f"nests deeper than {MAX_JSON_DEPTH}"),
+    ],
+)
+def test_metadata_json_cannot_store_and_read_back_is_refused(
+    metadata: dict[str, Any], problem: str
+) -> None:
+    # a lone surrogate cannot be encoded as UTF-8; deep nesting would fail when read back
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        Document(id="a", vector=[1.0], metadata=metadata)
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        ImportRecord(id="a", metadata=metadata)
+
+
+def test_metadata_at_the_depth_limit_round_trips_through_a_stored_batch() -> None:
+    document = Document(id="a", vector=[1.0], metadata=_nested(MAX_JSON_DEPTH))
+    batch = UpsertBatch(documents=[document], generation="g")
+    assert PENDING_BATCH.validate_json(batch.model_dump_json()) == batch
+
+
+@pytest.mark.parametrize("conditions", [{"x": float("nan")}, {"x": "\udfff"}, _nested(200)])
+def test_a_filter_that_no_metadata_could_match_is_refused(conditions: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="filter"):
+        SearchRequest(vector=[1.0], filter=conditions)
 
 
 @pytest.mark.parametrize("doc_id", [" ", "\t", "a\nb", "a\x00b", "a\x85b"])

@@ -220,18 +220,25 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
 
 
 def _check_media_type(event: Mapping[str, Any]) -> None:
-    """415 for a body, or a method that takes one, declared as anything but JSON."""
+    """415 for a body, or a method that takes one, declared as anything but JSON.
+
+    Powertools would parse form and multipart bodies (even empty ones) into fields, so every
+    other declared type is refused. Media types are case-insensitive but Powertools compares them
+    as written: a JSON declaration is handed on as lower-case application/json.
+    """
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
     if not event.get("body") and method.upper() not in METHODS_WITH_BODY:
         return
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    declared = headers.get("content-type", "").strip()
-    # The test Powertools applies before parsing a body as JSON; it would otherwise parse form
-    # and multipart bodies (even empty ones) into fields, so every other declared type is refused.
-    if declared and not declared.startswith(content_types.APPLICATION_JSON):
-        raise UnsupportedMediaType(
-            f"request body is declared as {declared!r}: send it as application/json"
-        )
+    headers = event.get("headers") or {}
+    for name, value in headers.items():
+        if name.lower() != "content-type" or not value.strip():
+            continue
+        media_type, separator, parameters = value.strip().partition(";")
+        if media_type.strip().lower() != content_types.APPLICATION_JSON:
+            raise UnsupportedMediaType(
+                f"request body is declared as {value.strip()!r}: send it as application/json"
+            )
+        headers[name] = content_types.APPLICATION_JSON + separator + parameters
 
 
 def _check_body(event: Mapping[str, Any], max_body_bytes: int) -> None:

@@ -5,7 +5,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from itertools import chain, compress
 from typing import Any
@@ -223,8 +223,11 @@ class Catalog:
         return CollectionList(collections=collections, unreadable=unreadable)
 
     def delete_collection(self, name: str) -> None:
-        """Delete the collection with every version, batch and job; CollectionNotFound if absent."""
-        self._record(name)
+        """Delete the collection with every version, batch and job; CollectionNotFound if absent.
+
+        An unreadable collection record does not stop it: deleting is the way out of one."""
+        with suppress(StoredDataCorrupt):
+            self._record(name)
         # The spec goes first so the collection disappears at once, then the rest.
         self.store.delete(keys.spec_key(name))
         for key in self.store.list(keys.collection_prefix(name)):
@@ -494,7 +497,12 @@ class Catalog:
         manifest = verify_version(self.store, name, version_id)
         if manifest.generation != record.generation:
             raise VersionNotFound(f"no version {version_id!r} in collection {name!r}")
-        self._promote(name, version_id, read_pointer(self.store, name), record.generation)
+        try:
+            pointer = read_pointer(self.store, name)
+            previous_tag = None if pointer is None else pointer[1]
+        except StoredDataCorrupt:  # rolling back is the way out of an unreadable pointer
+            previous_tag = self.store.get_tagged(keys.current_key(name))[1]
+        self._promote(name, version_id, previous_tag, record.generation)
         return self.describe(name)
 
     # internals
@@ -721,10 +729,11 @@ class Catalog:
                 documents.add(current.vectors, current.ids, current.metadata)
             pending = self.store.list(keys.pending_prefix(name))
         with self._stage(stages, "apply"):
-            for key in pending:
-                self._apply_pending(documents, key, record, spec)
+            applied = [key for key in pending if self._apply_pending(documents, key, record, spec)]
             vectors, ids, metadata = documents.assemble()
-            notes.append(f"applied {len(pending)} pending batches: {len(ids)} documents")
+            notes.append(f"applied {len(applied)} pending batches: {len(ids)} documents")
+            if len(applied) < len(pending):
+                notes.append(f"{len(pending) - len(applied)} pending batches discarded meanwhile")
         with self._stage(stages, "build"):
             started = time.perf_counter()
             index, build_notes = build_index(vectors, spec.metric, spec.index)
@@ -749,7 +758,9 @@ class Catalog:
         with self._stage(stages, "promote"):
             self._same_generation(name, job)  # not deleted (or re-created) while building
             try:
-                self._promote(name, version_id, pointer, record.generation)
+                self._promote(
+                    name, version_id, None if pointer is None else pointer[1], record.generation
+                )
             except Exception:
                 # An error after the write landed (an S3 500 or timeout after commit) is a success.
                 if not self._pointer_names(name, version_id):
@@ -779,20 +790,24 @@ class Catalog:
 
     def _apply_pending(
         self, documents: _Documents, key: str, record: CollectionRecord, spec: CollectionSpec
-    ) -> None:
-        """Apply one pending batch; one that can never apply fails naming itself for discarding."""
+    ) -> bool:
+        """Apply one pending batch (False if it was discarded since it was listed); one that can
+        never apply fails naming itself for discarding."""
         batch_id = key.rpartition("/")[2].removesuffix(".json")
         hint = f"pending batch {batch_id!r} cannot be applied (discard it to proceed)"
         try:
             batch = PENDING_BATCH.validate_json(self.store.get(key))
+        except KeyNotFound:
+            return False
         except ValidationError as error:
             raise InvalidRequest(f"{hint}: it is unreadable: {error.errors()[0]['msg']}") from None
         if batch.generation != record.generation:
-            return  # left behind by an earlier collection of this name
+            return True  # left behind by an earlier collection of this name: consumed unread
         try:
             self._apply(documents, batch, spec)
         except (InvalidRequest, ImportSourceInvalid) as error:
             raise type(error)(f"{hint}: {error.message}") from None
+        return True
 
     def _apply(
         self,
@@ -822,17 +837,18 @@ class Catalog:
         self,
         name: str,
         version_id: str,
-        previous: tuple[CurrentPointer, str] | None,
+        previous_tag: str | None,
         generation: str | None,
     ) -> None:
+        """Swap the pointer if it still has previous_tag (None: if there is no pointer yet)."""
         pointer = CurrentPointer(
             version_id=version_id, updated_at=self.clock(), generation=generation
         ).model_dump_json()
         try:
-            if previous is None:
+            if previous_tag is None:
                 self.store.put_if_absent(keys.current_key(name), pointer.encode())
             else:
-                self.store.put_if_match(keys.current_key(name), pointer.encode(), previous[1])
+                self.store.put_if_match(keys.current_key(name), pointer.encode(), previous_tag)
         except PreconditionFailed:
             raise ConcurrentUpdate(
                 f"collection {name!r}: the live version changed while {version_id!r} was prepared"

@@ -198,7 +198,7 @@ class VectorIndex:
         )
 
     def _flat_batch(self, queries: Matrix, k: int) -> tuple[npt.NDArray[np.float32], Rows]:
-        """Exact top-k inner products of a flat index by BLAS: per block, a product + argpartition."""
+        """Exact top-k inner products of a flat index by BLAS: per block, product + argpartition."""
         count = self.count
         # The flat index's own memory, viewed without a copy (it lives as long as self.index).
         stored = faiss.rev_swig_ptr(self.index.get_xb(), count * self.dimension).reshape(

@@ -113,29 +113,55 @@ def _printable_id(doc_id: str) -> str:
     return doc_id
 
 
-def _finite_json(value: JsonValue, where: str = "metadata") -> JsonValue:
+# Objects and arrays nested in metadata or a filter (the outermost object is level 1). Stored
+# batches are read back by pydantic's JSON parser, which refuses ~200 levels; import lines of at
+# most 128 brackets skip per-line validation (batches._SAFE_BRACKETS): 128 keeps both paths equal.
+MAX_JSON_DEPTH = 128
+
+
+def _storable_json(value: JsonValue, where: str, depth: int = 1) -> None:
+    """Raise ValueError naming the place of a value JSON storage cannot hold back unchanged."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{where} is {value}: metadata numbers must be finite")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _finite_json(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            _finite_json(item, f"{where}[{position}]")
-    return value
+        raise ValueError(f"{where} is {value}: numbers must be finite")
+    if isinstance(value, str):
+        _utf8(value, where)
+    elif isinstance(value, dict | list):
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"{where} nests deeper than {MAX_JSON_DEPTH} objects or arrays")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _utf8(key, f"{where} key {key!r}")
+                _storable_json(item, f"{where}.{key}", depth + 1)
+            else:
+                _storable_json(item, f"{where}[{key}]", depth + 1)
 
 
-def _finite_metadata(metadata: dict[str, JsonValue] | None) -> dict[str, JsonValue] | None:
+def _utf8(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where} holds a lone surrogate escape (not valid UTF-8)") from None
+
+
+def _storable_metadata(metadata: dict[str, JsonValue] | None) -> dict[str, JsonValue] | None:
     if metadata is not None:
-        _finite_json(metadata)
+        _storable_json(metadata, "metadata")
     return metadata
+
+
+def _storable_filter(conditions: dict[str, JsonValue] | None) -> dict[str, JsonValue] | None:
+    if conditions is not None:
+        _storable_json(conditions, "filter")
+    return conditions
 
 
 DocumentId = Annotated[
     str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH), AfterValidator(_printable_id)
 ]
-# NaN and Infinity parse from JSON bodies but cannot be stored as JSON: refuse them.
-DocumentMetadata = Annotated[dict[str, JsonValue] | None, AfterValidator(_finite_metadata)]
+# NaN, Infinity, lone surrogates and deep nesting parse from JSON bodies but cannot be stored
+# as JSON and read back: refuse them.
+DocumentMetadata = Annotated[dict[str, JsonValue] | None, AfterValidator(_storable_metadata)]
 
 
 class CollectionSpec(Strict):
@@ -211,7 +237,7 @@ class SearchRequest(Strict):
     ) = None
     k: Annotated[int, Field(strict=True, ge=1, le=MAX_K)] = 10
     threshold: Annotated[float, Field(strict=True)] | None = None
-    filter: dict[str, JsonValue] | None = None
+    filter: Annotated[dict[str, JsonValue] | None, AfterValidator(_storable_filter)] = None
     include_metadata: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("vector", mode="before")
