@@ -235,8 +235,9 @@ def build_layer(
 ) -> tuple[LayerManifest, bool]:
     """Build, slim, pack and describe one layer; return its manifest and whether it was cached."""
     paths = layer_paths(root, name, target)
-    if not paths.requirements.is_file():
-        raise BuildError(f"no layer {name!r}: {paths.requirements} does not exist")
+    known = layer_names(root)
+    if name not in known:
+        raise BuildError(f"no layer {name!r} in {root / 'layers'} ({', '.join(known) or 'none'})")
     pins = read_pins(paths.requirements)
     key = cache_key(paths, target, builder)
     if not force and (manifest := cached_manifest(paths, key)) is not None:

@@ -47,25 +47,50 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
     root: Path = arguments.root.resolve()
     if arguments.command == "clean":
         for path in clean(root, Path.home()):
             print(f"removed {path}")
         return 0
     if arguments.command == "build":
-        return _build(root, arguments)
+        names = _layer_arguments(parser, root, arguments.layers)
+        return _build(root, names, arguments)
     return _verify(root, arguments)
 
 
-def _build(root: Path, arguments: argparse.Namespace) -> int:
+def _layer_arguments(parser: argparse.ArgumentParser, root: Path, given: list[str]) -> list[str]:
+    """The layers named, deduplicated; an unknown one ends the run (exit 2) before any work."""
+    known = layer_names(root)
+    names = list(dict.fromkeys(_layer_name(argument, root) for argument in given))
+    unknown = [argument for argument in given if _layer_name(argument, root) not in known]
+    if unknown:
+        parser.error(
+            f"unknown layer {', '.join(map(repr, unknown))}: the layers in "
+            f"{root / 'layers'} are {', '.join(known) or 'none'}"
+        )
+    return names
+
+
+def _layer_name(argument: str, root: Path) -> str:
+    """`faiss`, `faiss/`, `layers/faiss` and any path to `<root>/layers/faiss` name faiss."""
+    path = Path(argument)
+    if path.is_absolute() or ".." in path.parts:
+        resolved = path.resolve()
+        path = resolved.relative_to(root) if resolved.is_relative_to(root) else path
+    parts = path.parts[1:] if path.parts[:1] == ("layers",) else path.parts
+    return parts[0] if len(parts) == 1 else argument
+
+
+def _build(root: Path, names: list[str], arguments: argparse.Namespace) -> int:
     if arguments.clean:
         for path in clean(root, Path.home()):
             print(f"removed {path}")
-        if not arguments.layers:
+        if not names:
             return 0
     build_target = target(arguments.arch)
-    names: list[str] = arguments.layers or layer_names(root)
+    names = names or layer_names(root)
     for name in names:
         try:
             manifest, cached = build_layer(

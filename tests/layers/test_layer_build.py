@@ -304,17 +304,64 @@ def test_clean_works_anywhere_among_the_arguments(tmp_path, arguments):
     assert not (root / "build" / "layers").exists()
 
 
-def test_clean_with_layer_names_cleans_then_builds_them(tmp_path):
+@pytest.mark.parametrize("name", ["pydantic", "layers/pydantic/"])
+def test_clean_with_layer_names_cleans_then_builds_them(tmp_path, name):
     root = _project_with_pydantic_layer(tmp_path / "project")
     stale = root / "build" / "layers" / "arm64" / "stale.zip"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
     result = subprocess.run(
         [sys.executable, "-m", "layerkit", "--root", str(root), "build", "--clean",
-         "--no-verify", "pydantic"],
+         "--no-verify", name],
         capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONPATH": str(REPO / "src"), "HOME": str(tmp_path / "home")},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
-    assert layer_paths(root, "pydantic", target("arm64")).zip.is_file()
+    paths = layer_paths(root, "pydantic", target("arm64"))
+    assert sorted(path.name for path in (root / "build" / "layers" / "arm64").iterdir()) == sorted(
+        path.name
+        for path in (paths.folder, paths.zip, paths.manifest, paths.cache_key, paths.pip_report)
+    )
+
+
+def _layerkit(
+    root: Path | None, *arguments: str, cwd: Path | None = None, home: Path | None = None
+):
+    rooted = ["--root", str(root)] if root is not None else []
+    return subprocess.run(
+        [sys.executable, "-m", "layerkit", *rooted, *arguments],
+        capture_output=True, text=True, check=False, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), "HOME": str(home or REPO / "nohome")},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--no-verify", "pydantic", "bogus"],  # pydantic used to be built before bogus failed
+        ["--clean", "bogus"],  # used to clean everything, then fail
+        ["--no-verify", "../pydantic"],
+        ["--no-verify", "layers/pydantic/requirements.txt"],
+    ],
+)
+def test_unknown_layer_names_are_refused_before_any_work(tmp_path, arguments):
+    root = _project_with_pydantic_layer(tmp_path / "project")
+    kept = root / "build" / "layers" / "arm64" / "pydantic.zip"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"last good build")
+    result = _layerkit(root, "build", *arguments, home=tmp_path / "home")
+    assert result.returncode == 2
+    unknown = arguments[-1]
+    assert f"unknown layer {unknown!r}" in result.stderr
+    assert f"the layers in {root / 'layers'} are pydantic" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(path.name for path in kept.parent.iterdir()) == ["pydantic.zip"]
+    assert kept.read_bytes() == b"last good build"
+
+
+def test_build_layer_refuses_a_name_that_is_not_a_layer_folder(tmp_path):
+    root = _project_with_pydantic_layer(tmp_path)
+    with pytest.raises(BuildError, match=r"no layer 'pydantic/'.*\(pydantic\)"):
+        build_layer(root, "pydantic/", target("arm64"))
+    assert not (root / "build").exists()
