@@ -13,11 +13,17 @@ from layerkit.pins import PinError
 from layerkit.targets import Arch, target
 
 MIB = 1024 * 1024
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # src/layerkit/cli.py -> the repository
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layerkit", description=__doc__)
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (has layers/)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=PROJECT_ROOT,
+        help="project root (has layers/; default: the repository layerkit is in)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="build, slim, pack and verify layers")

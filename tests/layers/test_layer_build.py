@@ -365,3 +365,13 @@ def test_build_layer_refuses_a_name_that_is_not_a_layer_folder(tmp_path):
     with pytest.raises(BuildError, match=r"no layer 'pydantic/'.*\(pydantic\)"):
         build_layer(root, "pydantic/", target("arm64"))
     assert not (root / "build").exists()
+
+
+def test_the_default_root_is_the_repository_not_the_working_directory(tmp_path):
+    # a layers/ folder in the working directory is not the project's
+    (tmp_path / "layers" / "elsewhere").mkdir(parents=True)
+    (tmp_path / "layers" / "elsewhere" / "requirements.txt").write_text("")
+    result = _layerkit(None, "build", "elsewhere", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"the layers in {REPO / 'layers'} are faiss, pydantic" in result.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "layers"]
