@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ DOCKER_IMAGE = "public.ecr.aws/sam/build-python3.13"
 RECIPE_MODULES = ("build.py", "slim.py", "pack.py", "manifest.py", "elf.py", "pins.py")
 # pip --target's console scripts: their shebang names the building interpreter
 PIP_SCRIPTS = frozenset({"python/bin"})
+COMPOSE_STATE = re.compile(r"state\.[^/]+\.json")  # .serverless/state.<stage>.json at the root
 
 
 class Builder(StrEnum):
@@ -308,15 +310,26 @@ def _swap_in(staged: LayerPaths, paths: LayerPaths, trash: Path, key: str) -> No
 
 
 def clean(root: Path, home: Path) -> list[Path]:
-    """Remove build outputs, `.serverless/` folders of services and layers, and the plugin cache."""
+    """Remove build outputs, `.serverless/` folders of services and layers, and the plugin cache.
+
+    The root `.serverless/` is Compose's: its `state.<stage>.json` files hold the outputs of real
+    deployments (single-service deploys read them), so only the rest of it is removed.
+    """
+    compose = root / ".serverless"
     targets = [
         root / "build" / "layers",
-        root / ".serverless",
+        *sorted(path for path in compose.glob("*") if not COMPOSE_STATE.fullmatch(path.name)),
         *sorted((root / "services").glob("*/.serverless")),
         *sorted((root / "layers").glob("**/.serverless")),
         home / ".cache" / "serverless-python-requirements",
     ]
     removed = [path for path in targets if path.exists()]
     for path in removed:
-        shutil.rmtree(path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if compose.is_dir() and not any(compose.iterdir()):
+        compose.rmdir()
+        removed.append(compose)
     return removed

@@ -375,3 +375,30 @@ def test_the_default_root_is_the_repository_not_the_working_directory(tmp_path):
     assert result.returncode == 2
     assert f"the layers in {REPO / 'layers'} are faiss, pydantic" in result.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / "layers"]
+
+
+def test_clean_keeps_compose_state_of_real_deployments(tmp_path):
+    root, home = tmp_path / "project", tmp_path / "home"
+    compose = root / ".serverless"
+    compose.mkdir(parents=True)
+    states = {name: f'{{"components": {{"{name}": {{}}}}}}' for name in ("prod", "dev-eu")}
+    for stage, text in states.items():
+        (compose / f"state.{stage}.json").write_text(text)
+    (compose / "compose.log").write_text("verbose log\n")
+    service_output = root / "services" / "search" / ".serverless"
+    service_output.mkdir(parents=True)
+    (service_output / "state.prod.json").write_text("{}")  # a service's own build output
+    result = _layerkit(root, "build", "--clean", home=home)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in compose.iterdir()) == [
+        "state.dev-eu.json",
+        "state.prod.json",
+    ]
+    assert all((compose / f"state.{s}.json").read_text() == t for s, t in states.items())
+    assert not service_output.exists()
+    assert f"removed {compose / 'compose.log'}" in result.stdout
+    # with only build output left, the root .serverless/ goes entirely
+    (compose / "state.prod.json").unlink()
+    (compose / "state.dev-eu.json").rename(compose / "compose.log")
+    assert clean(root, home) == [compose / "compose.log", compose]
+    assert not compose.exists()
