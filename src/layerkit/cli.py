@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--clean",
         action="store_true",
-        help="first remove build outputs, .serverless/ and ~/.cache/serverless-python-requirements;"
+        help="first remove build outputs, .serverless/ (but Compose's state.*.json) and "
+        "~/.cache/serverless-python-requirements;"
         " then build only the layers named (none named: only clean)",
     )
 
@@ -47,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--no-emulate", action="store_true", help="skip the smoke import")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    commands.add_parser("clean", help="remove build outputs, .serverless/ and the plugin cache")
+    commands.add_parser(
+        "clean",
+        help="remove build outputs, .serverless/ (but Compose's state.*.json), plugin cache",
+    )
     return parser
 
 
