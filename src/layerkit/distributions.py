@@ -36,6 +36,10 @@ def read_distribution(metadata_file: Path) -> Distribution:
         text = metadata_file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise MetadataError(metadata_file, f"not UTF-8 ({error.reason})") from error
+    except FileNotFoundError as error:
+        raise MetadataError(metadata_file, "missing: the dist-info has no METADATA") from error
+    except OSError as error:
+        raise MetadataError(metadata_file, f"unreadable ({error.strerror})") from error
     headers = HeaderParser().parsestr(text)
     name, version = headers["Name"], headers["Version"]
     if not name:
@@ -65,9 +69,9 @@ def scan_distributions(
     """The readable distributions directly in `path_entry`, and the problems of the others."""
     found: dict[str, Distribution] = {}
     problems: list[MetadataError] = []
-    for metadata_file in sorted(path_entry.glob("*.dist-info/METADATA")):
+    for dist_info in sorted(path_entry.glob("*.dist-info")):
         try:
-            distribution = read_distribution(metadata_file)
+            distribution = read_distribution(dist_info / "METADATA")
         except MetadataError as problem:
             problems.append(problem)
             continue

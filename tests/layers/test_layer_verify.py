@@ -435,3 +435,21 @@ def test_smoke_rejects_a_module_from_a_sibling_folder_sharing_the_roots_prefix(
     monkeypatch.syspath_prepend(str(tmp_path / "layer-other"))
     with pytest.raises(ImportError, match="not from the packages under test"):
         smoke._import_from("smoke_probe_module", [str(tmp_path / "layer")])
+
+
+@pytest.mark.parametrize(
+    ("make_metadata", "problem"),
+    [
+        (lambda dist_info: (dist_info / "METADATA").mkdir(), "unreadable (Is a directory)"),
+        (lambda dist_info: (dist_info / "RECORD").write_text(""), "missing"),
+    ],
+)
+def test_a_dist_info_without_a_readable_metadata_file_is_a_finding(
+    arm64, tmp_path, make_metadata, problem
+):
+    dist_info = tmp_path / "bad" / "python" / "foo-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    make_metadata(dist_info)
+    report = verify(arm64, [tmp_path / "bad"], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("metadata", "bad", "python/foo-1.0.dist-info/METADATA")}
+    assert problem in report.findings[0].message
