@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import lzma
+import os
 import re
+import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -65,6 +69,17 @@ RUNTIME_DISTRIBUTIONS = frozenset(
 )
 EXTENSION_TAG = re.compile(r"\.(cpython-\d+[a-z]*-[^.]+)\.so$")
 NOT_IMPORTABLE = {"bin", "__pycache__"}
+# What extracting a zip can raise: a broken archive, corrupt deflate/bzip2/lzma data, a truncated
+# member, encryption (RuntimeError), a compression method zipfile lacks, members clashing on disk.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    OSError,
+)
 # Lambda's LD_LIBRARY_PATH includes /var/task, /var/task/lib and /opt/lib (relative to the roots)
 LIBRARY_DIRS: dict[str, tuple[str, ...]] = {"layer": ("lib",), "function": (".", "lib")}
 UNCHECKED_HASH_PYC = 0b01  # PEP 552 flags: hash-based, not checked against the source
@@ -216,10 +231,18 @@ def _label(path: Path) -> str:
     return path.name.removesuffix(".zip")
 
 
+class UnreadableZip(Exception):
+    """A zip that cannot be extracted: `member` names the entry at fault ("." for the archive)."""
+
+    def __init__(self, member: str, message: str) -> None:
+        super().__init__(message)
+        self.member = member
+
+
 def open_package(path: Path, kind: PackageKind, scratch: Path) -> PackageFacts:
     """Open a zip (extracted into the empty folder `scratch`) or a folder as a package.
 
-    Raises FileNotFoundError for a missing path and zipfile.BadZipFile for an unreadable zip.
+    Raises FileNotFoundError for a missing path and UnreadableZip for a zip that cannot be read.
     """
     label = _label(path)
     zipped: int | None = None
@@ -227,8 +250,7 @@ def open_package(path: Path, kind: PackageKind, scratch: Path) -> PackageFacts:
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_file():
         content_root = scratch
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(content_root)
+        _extract(path, content_root)
         zipped = path.stat().st_size
     elif path.name == "python" and kind == "layer":
         content_root = path.parent
@@ -242,6 +264,29 @@ def open_package(path: Path, kind: PackageKind, scratch: Path) -> PackageFacts:
         package.top_level = _top_level_names(path_entry)
     package.breakdown = _breakdown(package)
     return package
+
+
+def _extract(path: Path, destination: Path) -> None:
+    """Extract a zip as Lambda would, symbolic links included; raise UnreadableZip if it cannot."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except ZIP_ERRORS as error:
+        raise UnreadableZip(".", f"{path} is not a readable zip: {error}") from error
+    links: list[tuple[Path, str]] = []
+    with archive:
+        for member in archive.infolist():
+            try:
+                extracted = Path(archive.extract(member, destination))
+                if stat.S_ISLNK(member.external_attr >> 16):
+                    links.append((extracted, extracted.read_text(errors="replace")))
+            except ZIP_ERRORS as error:
+                raise UnreadableZip(
+                    member.filename, f"{path}: cannot extract {member.filename}: {error}"
+                ) from error
+    # links last: a link to a folder must not redirect the extraction of later members
+    for extracted, target in links:
+        extracted.unlink()
+        extracted.symlink_to(target)
 
 
 def _top_level_names(path_entry: Path) -> set[str]:
@@ -267,10 +312,42 @@ def _breakdown(package: PackageFacts) -> list[tuple[str, int]]:
 
 
 def check_layout(package: PackageFacts) -> list[Finding]:
-    """A layer needs python/ at the zip's root, where Lambda looks for it under /opt."""
+    """A layer needs python/ at the zip's root, where Lambda looks for it under /opt.
+
+    A function package needs at least one file.
+    """
     if package.kind == "layer" and not package.path_entry.is_dir():
         return [_error("layout", package, ".", "no python/ folder at the root")]
+    if package.kind == "function" and not regular_files(package.content_root):
+        return [_error("layout", package, ".", "the function package holds no files")]
     return []
+
+
+def check_symlinks(package: PackageFacts) -> list[Finding]:
+    """Symbolic links must point at something inside the package, which the other checks see.
+
+    The checks read regular files only; a link leading out of the package (or nowhere) would
+    carry a file no check has seen, or nothing at all on Lambda.
+    """
+    inside = package.content_root.resolve()
+    findings: list[Finding] = []
+    for folder, folders, files in os.walk(package.content_root):
+        for name in sorted([*folders, *files]):
+            link = Path(folder, name)
+            if not link.is_symlink():
+                continue
+            target = link.resolve()
+            if not target.exists() or not target.is_relative_to(inside):
+                findings.append(
+                    _error(
+                        "symlink",
+                        package,
+                        package.relative(link),
+                        f"symbolic link to {os.readlink(link)}, which is not in the package: "
+                        "no check has seen what it points to, and Lambda may find nothing there",
+                    )
+                )
+    return findings
 
 
 def check_metadata(package: PackageFacts) -> list[Finding]:
@@ -635,11 +712,14 @@ def verify(
                 packages.append(open_package(path, kind, Path(scratch, str(index))))
             except FileNotFoundError:
                 findings.append(_unopened("exists", path, f"{kind} {path} does not exist"))
-            except zipfile.BadZipFile as error:
-                findings.append(_unopened("zip", path, f"{path} is not a readable zip: {error}"))
+            except UnreadableZip as error:
+                findings.append(
+                    Finding("zip", Severity.ERROR, _label(path), error.member, str(error))
+                )
         libraries = library_dirs(packages)
         for package in packages:
             findings += check_layout(package)
+            findings += check_symlinks(package)
             findings += check_metadata(package)
             findings += check_binaries(package, target, libraries)
             findings += check_bytecode(package)

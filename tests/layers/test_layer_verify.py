@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -437,6 +438,58 @@ def test_smoke_rejects_a_module_from_a_sibling_folder_sharing_the_roots_prefix(
         smoke._import_from("smoke_probe_module", [str(tmp_path / "layer")])
 
 
+def _one_member_zip(zip_path: Path, compression: int) -> tuple[bytearray, int]:
+    """A layer zip holding python/foo.py; its bytes and where its central directory entry starts."""
+    with zipfile.ZipFile(zip_path, "w", compression=compression) as archive:
+        archive.writestr("python/foo.py", "x = 1\n" * 200)
+    data = bytearray(zip_path.read_bytes())
+    return data, data.find(b"PK\x01\x02")
+
+
+def _corrupt_deflate(data: bytearray, _central: int) -> None:
+    name_length, extra_length = struct.unpack_from("<HH", data, 26)
+    data[30 + name_length + extra_length] = 0xFF  # block type 3 does not exist
+
+
+def _encrypted(data: bytearray, central: int) -> None:
+    data[6] |= 1  # general purpose flag bit 0: encrypted, in the local and central headers
+    data[central + 8] |= 1
+
+
+def _unknown_method(data: bytearray, central: int) -> None:
+    struct.pack_into("<H", data, 8, 99)  # compression method 99 (AE-x), local and central
+    struct.pack_into("<H", data, central + 10, 99)
+
+
+@pytest.mark.parametrize(
+    ("compression", "damage", "problem"),
+    [
+        (zipfile.ZIP_DEFLATED, _corrupt_deflate, "Error -3 while decompressing data"),  # zlib.error
+        (zipfile.ZIP_DEFLATED, _encrypted, "encrypted"),  # RuntimeError
+        (zipfile.ZIP_STORED, _unknown_method, "compression method is not supported"),
+    ],
+)
+def test_a_zip_member_that_cannot_be_extracted_is_a_finding_naming_it(
+    arm64, tmp_path, compression, damage, problem
+):
+    broken = tmp_path / "broken.zip"
+    data, central = _one_member_zip(broken, compression)
+    damage(data, central)
+    broken.write_bytes(data)
+    report = verify(arm64, [broken], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == {("zip", "broken", "python/foo.py")}
+    assert "cannot extract python/foo.py: " in report.findings[0].message
+    assert problem in report.findings[0].message
+    result = subprocess.run(
+        [sys.executable, "-m", "layerkit", "verify", "--no-emulate", "--layer", str(broken)],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "ERROR [zip] broken: python/foo.py" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("make_metadata", "problem"),
     [
@@ -453,3 +506,43 @@ def test_a_dist_info_without_a_readable_metadata_file_is_a_finding(
     report = verify(arm64, [tmp_path / "bad"], None, emulate=False, cache_dir=CACHE_DIR)
     assert _errors(report) == {("metadata", "bad", "python/foo-1.0.dist-info/METADATA")}
     assert problem in report.findings[0].message
+
+
+def test_an_empty_function_package_fails_the_layout_check(arm64, arm64_layers, tmp_path):
+    (tmp_path / "search").mkdir()
+    report = verify(
+        arm64,
+        [arm64_layers["pydantic"].zip],
+        tmp_path / "search",
+        emulate=False,
+        cache_dir=CACHE_DIR,
+    )
+    assert _errors(report) == {("layout", "search", ".")}
+
+
+def test_a_symlink_leading_out_of_the_layer_fails_the_symlink_check(
+    arm64, pydantic_copy, x86_64_layers, tmp_path
+):
+    # the x86_64 extension sits outside the layer; the layer links to it where arm64's was
+    x86_extension = next(
+        (x86_64_layers["pydantic"].python_dir / "pydantic_core").glob("_pydantic_core.*.so")
+    )
+    (pydantic_copy / PYDANTIC_CORE).unlink()
+    (pydantic_copy / PYDANTIC_CORE).symlink_to(x86_extension)
+    (pydantic_copy / "python" / "gone").symlink_to(tmp_path / "nowhere")
+    # a link to a file inside the layer is fine: the checks see the file itself
+    (pydantic_copy / "python" / "pydantic" / "alias.py").symlink_to("version.py")
+    expected = {
+        ("symlink", "pydantic", PYDANTIC_CORE),
+        ("symlink", "pydantic", "python/gone"),
+    }
+    report = verify(arm64, [pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == expected
+    # zipped with the links kept (zip --symlinks), the same
+    links_zip = tmp_path / "pydantic.zip"
+    subprocess.run(
+        ["zip", "-q", "-r", "--symlinks", str(links_zip), "."], cwd=pydantic_copy, check=True
+    )
+    report = verify(arm64, [links_zip], None, emulate=False, cache_dir=CACHE_DIR)
+    assert _errors(report) == expected
+    assert any(str(x86_extension) in finding.message for finding in report.findings)
