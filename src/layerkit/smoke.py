@@ -2,7 +2,8 @@
 
 Usage: python3.13 -I -S smoke.py MODULES PATH... where MODULES is a comma-separated subset of
 faiss,numpy,pydantic and the PATHs are sys.path entries in Lambda's order (function code first,
-then each layer's python/ folder). Prints SUCCESS_LINE and the timings on success.
+then the python/ folder of the layers merged as into /opt). Prints SUCCESS_LINE and the timings
+on success.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import importlib.util
 import lzma
 import os
 import re
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -118,7 +119,7 @@ class PackageFacts:
     breakdown: list[tuple[str, int]] = field(default_factory=list)
     distributions: dict[str, Distribution] = field(default_factory=dict)
     metadata_problems: list[MetadataError] = field(default_factory=list)
-    top_level: set[str] = field(default_factory=set)
+    top_level: dict[str, Path] = field(default_factory=dict)  # importable name -> its entry
 
     def relative(self, path: Path) -> str:
         """A file's path as it appears in the package's zip."""
@@ -289,13 +290,13 @@ def _extract(path: Path, destination: Path) -> None:
         extracted.symlink_to(target)
 
 
-def _top_level_names(path_entry: Path) -> set[str]:
-    names = set()
-    for entry in path_entry.iterdir():
+def _top_level_names(path_entry: Path) -> dict[str, Path]:
+    names: dict[str, Path] = {}
+    for entry in sorted(path_entry.iterdir()):
         if entry.is_dir() and entry.name not in NOT_IMPORTABLE and "." not in entry.name:
-            names.add(entry.name)
+            names.setdefault(entry.name, entry)
         elif entry.suffix in {".py", ".so"}:
-            names.add(entry.name.split(".", 1)[0])
+            names.setdefault(entry.name.split(".", 1)[0], entry)
     return names
 
 
@@ -503,7 +504,11 @@ def check_sizes(packages: list[PackageFacts]) -> list[Finding]:
 
 
 def check_overlaps(packages: list[PackageFacts]) -> list[Finding]:
-    """No distribution in two layers; no function package shadowing what a layer provides."""
+    """No distribution or importable name in two layers; no function package shadowing a layer.
+
+    Lambda extracts the layers into one /opt in order: a later layer's files overwrite an
+    earlier one's. Namespace package folders may be shared as long as no file is.
+    """
     findings: list[Finding] = []
     layers = [package for package in packages if package.kind == "layer"]
     for index, first in enumerate(layers):
@@ -517,19 +522,45 @@ def check_overlaps(packages: list[PackageFacts]) -> list[Finding]:
                         f"distribution {name} is also in layer {first.label}",
                     )
                 )
+            for name in sorted(first.top_level.keys() & second.top_level.keys()):
+                earlier, later = first.top_level[name], second.top_level[name]
+                if _merge_cleanly(earlier, later):
+                    continue
+                findings.append(
+                    _error(
+                        "overlap",
+                        second,
+                        second.relative(later),
+                        f"{name} is also in layer {first.label} ({first.relative(earlier)}): "
+                        "Lambda extracts the layers into one /opt in order, so this layer's files "
+                        "overwrite that one's",
+                    )
+                )
     for function in (package for package in packages if package.kind == "function"):
         for layer in layers:
-            for name in sorted(function.top_level & layer.top_level):
+            for name in sorted(function.top_level.keys() & layer.top_level.keys()):
                 findings.append(
                     _error(
                         "overlap",
                         function,
-                        name,
+                        function.relative(function.top_level[name]),
                         f"function package carries {name}, which layer {layer.label} provides: "
                         "the function's copy would shadow the layer's",
                     )
                 )
     return findings
+
+
+def _merge_cleanly(first: Path, second: Path) -> bool:
+    """Two portions of a namespace package (folders without __init__.py) sharing no file."""
+
+    def files(folder: Path) -> set[Path] | None:
+        if not folder.is_dir() or (folder / "__init__.py").exists():
+            return None
+        return {path.relative_to(folder) for path in regular_files(folder)}
+
+    mine, theirs = files(first), files(second)
+    return mine is not None and theirs is not None and not mine & theirs
 
 
 def check_pins(packages: list[PackageFacts], target: Target) -> list[Finding]:
@@ -668,16 +699,48 @@ def smoke_modules(packages: list[PackageFacts]) -> list[str]:
     return [name for name in emulate.SMOKE_MODULES if name in provided]
 
 
-def check_smoke(
-    packages: list[PackageFacts], target: Target, cache_dir: Path
-) -> tuple[list[Finding], emulate.SmokeResult | None]:
-    """Import and use the packages with the target's interpreter, in Lambda's sys.path order."""
-    ordered = sorted(packages, key=lambda package: package.kind != "function")
-    label = "+".join(package.label for package in ordered)
-    try:
-        result = emulate.run_smoke(
-            target, [package.path_entry for package in ordered], smoke_modules(packages), cache_dir
+def merge_layers(layers: list[PackageFacts], opt: Path) -> None:
+    """Lay the layers into one folder as Lambda does into /opt: in order, later files win.
+
+    Files are hard-linked where the file system allows it, else copied.
+    """
+    opt.mkdir()
+    for layer in layers:
+        shutil.copytree(
+            layer.content_root, opt, symlinks=True, dirs_exist_ok=True, copy_function=_link_or_copy
         )
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    Path(destination).unlink(missing_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def check_smoke(
+    packages: list[PackageFacts], target: Target, cache_dir: Path, opt: Path
+) -> tuple[list[Finding], emulate.SmokeResult | None]:
+    """Import and use the packages with the target's interpreter, as Lambda would.
+
+    The function package comes first on sys.path, then the layers merged into `opt` (a new
+    folder) the way Lambda extracts them into /opt.
+    """
+    functions = [package for package in packages if package.kind == "function"]
+    layers = [package for package in packages if package.kind == "layer"]
+    label = "+".join(package.label for package in [*functions, *layers])
+    try:
+        merge_layers(layers, opt)
+    except (OSError, shutil.Error) as error:
+        message = f"the layers do not merge into one /opt: {error}"
+        return [Finding("emulated-import", Severity.ERROR, label, ".", message)], None
+    roots = [
+        *(function.path_entry for function in functions),
+        *([opt / "python"] if layers else []),
+    ]
+    try:
+        result = emulate.run_smoke(target, roots, smoke_modules(packages), cache_dir)
     except emulate.EmulationUnavailable as error:
         return [Finding("emulated-import", Severity.ERROR, label, ".", str(error))], None
     if result.passed:
@@ -729,7 +792,9 @@ def verify(
         findings += check_requirements(packages, target)
         smoke_result = None
         if emulate:
-            smoke_findings, smoke_result = check_smoke(packages, target, cache_dir)
+            smoke_findings, smoke_result = check_smoke(
+                packages, target, cache_dir, Path(scratch, "opt")
+            )
             findings += smoke_findings
         return VerifyReport(target, packages, findings, smoke_result)
 

@@ -1,7 +1,9 @@
 """Verification: the real layers pass everything; each broken fixture fails the right check."""
 
+import importlib.util
 import json
 import os
+import py_compile
 import re
 import shutil
 import struct
@@ -132,8 +134,68 @@ def test_same_distribution_in_two_layers_fails_the_overlap_check(arm64, pydantic
         copy(source, extra / name)
     report = verify(arm64, [pydantic_copy, extra.parent], None, emulate=False, cache_dir=CACHE_DIR)
     assert _errors(report) == {
-        ("overlap", "typing-extras", "python/typing_extensions-4.16.0.dist-info")
+        ("overlap", "typing-extras", "python/typing_extensions-4.16.0.dist-info"),
+        ("overlap", "typing-extras", "python/typing_extensions.py"),
     }
+
+
+def _copy_of_packaging_without_its_dist_info(faiss_python: Path, layer: Path) -> Path:
+    copy = shutil.copytree(faiss_python / "packaging", layer / "python" / "packaging")
+    assert not list((layer / "python").glob("packaging-*.dist-info"))
+    return copy
+
+
+def test_a_module_in_two_layers_without_its_dist_info_fails_the_overlap_check(
+    arm64, arm64_layers, pydantic_copy
+):
+    _copy_of_packaging_without_its_dist_info(arm64_layers["faiss"].python_dir, pydantic_copy)
+    report = verify(
+        arm64, [arm64_layers["faiss"].zip, pydantic_copy], None, emulate=False, cache_dir=CACHE_DIR
+    )
+    assert _errors(report) == {("overlap", "pydantic", "python/packaging")}
+    assert "faiss (python/packaging)" in report.findings[0].message
+
+
+def test_namespace_package_portions_in_two_layers_overlap_only_on_shared_files(arm64, tmp_path):
+    for layer, module in (("first", "alpha.py"), ("second", "beta.py")):
+        (tmp_path / layer / "python" / "acme").mkdir(parents=True)
+        (tmp_path / layer / "python" / "acme" / module).write_text("")
+    layers = [tmp_path / "first", tmp_path / "second"]
+    report = verify(arm64, layers, None, emulate=False, cache_dir=CACHE_DIR)
+    assert "overlap" not in {check for check, _, _ in _errors(report)}
+    (tmp_path / "second" / "python" / "acme" / "alpha.py").write_text("")
+    report = verify(arm64, layers, None, emulate=False, cache_dir=CACHE_DIR)
+    assert ("overlap", "second", "python/acme") in _errors(report)
+
+
+def test_the_emulated_import_takes_a_module_in_two_layers_from_the_later_one(
+    arm64, arm64_layers, pydantic_copy
+):
+    # Lambda extracts the layers into one /opt in order: the later layer's packaging/ wins
+    packaging = _copy_of_packaging_without_its_dist_info(
+        arm64_layers["faiss"].python_dir, pydantic_copy
+    )
+    init = packaging / "__init__.py"
+    init.write_text('raise ImportError("the pydantic layer\'s copy of packaging")\n')
+    py_compile.compile(
+        str(init),
+        cfile=importlib.util.cache_from_source(str(init)),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    pydantic_last = verify(
+        arm64, [arm64_layers["faiss"].zip, pydantic_copy], None, emulate=True, cache_dir=CACHE_DIR
+    )
+    assert _errors(pydantic_last) == {
+        ("overlap", "pydantic", "python/packaging"),
+        ("emulated-import", "faiss+pydantic", "."),
+    }
+    assert "the pydantic layer's copy of packaging" in pydantic_last.findings[-1].message
+    faiss_last = verify(
+        arm64, [pydantic_copy, arm64_layers["faiss"].zip], None, emulate=True, cache_dir=CACHE_DIR
+    )
+    assert _errors(faiss_last) == {("overlap", "faiss", "python/packaging")}
+    assert faiss_last.smoke is not None
+    assert faiss_last.smoke.passed
 
 
 def test_function_package_carrying_numpy_fails_the_overlap_check(arm64, arm64_layers, tmp_path):
