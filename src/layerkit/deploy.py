@@ -14,6 +14,7 @@ never starts from placeholder outputs).
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -40,7 +41,6 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 # characters, and the longest region names have 14.
 MAX_STAGE_LENGTH = 64 - len("vecsearch-search---lambdaRole") - 14
 STAGE_PATTERN = re.compile(rf"[a-zA-Z0-9-]{{1,{MAX_STAGE_LENGTH}}}")
-REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # What the deployed stacks would output, for packaging the Compose project offline.
 PLACEHOLDER_OUTPUTS = {
     "layers": {
@@ -368,9 +368,26 @@ def _stage(value: str) -> str:
     return value
 
 
+def lambda_regions() -> frozenset[str]:
+    """Every region botocore knows Lambda in, from the endpoint data it ships (no network)."""
+    import boto3  # noqa: PLC0415 - boto3 is only needed once a region is given
+
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("lambda", partition_name=partition)
+    )
+
+
 def _region(value: str) -> str:
-    if not REGION_PATTERN.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"region {value!r} is not an AWS region (eu-west-1)")
+    regions = lambda_regions()
+    if value not in regions:
+        close = difflib.get_close_matches(value, sorted(regions), n=3)
+        hint = f"did you mean {' or '.join(close)}?" if close else "e.g. eu-west-1"
+        raise argparse.ArgumentTypeError(
+            f"region {value!r} is not an AWS region with Lambda ({hint})"
+        )
     return value
 
 

@@ -18,6 +18,7 @@ from layerkit.deploy import (
     check_prerequisites,
     compose_state_path,
     deploy,
+    lambda_regions,
     main,
     seed_compose_state,
     seeded_compose_state,
@@ -179,6 +180,8 @@ def test_sigterm_during_a_dry_run_still_removes_the_seeded_state(tmp_path: Path)
         ("--stage", "prod_eu", "stage"),
         ("--stage", "a" * 30, "stage"),
         ("--region", "Europe", "region"),
+        ("--region", "zz-nowhere-9", "not an AWS region with Lambda"),  # matched the old regex
+        ("--region", "eu-wset-1", "did you mean eu-west-1"),
     ],
 )
 def test_bad_stage_or_region_is_refused_before_anything_runs(
@@ -188,6 +191,24 @@ def test_bad_stage_or_region_is_refused_before_anything_runs(
         main(["all", "--dry-run", option, value, "--root", "/nonexistent"])
     assert exited.value.code == 2
     assert problem in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "cn-north-1", "eusc-de-east-1", "us-gov-west-1"])
+def test_regions_botocore_knows_lambda_in_are_accepted(region: str):
+    assert region in lambda_regions()
+
+
+def test_the_region_check_is_refused_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    project = copy_project(tmp_path / "project")
+    stale = project / "services" / "search" / ".serverless"
+    stale.mkdir()
+    with pytest.raises(SystemExit) as exited:
+        main(["search", "--dry-run", "--region", "zz-nowhere-9", "--root", str(project)])
+    assert exited.value.code == 2
+    assert "zz-nowhere-9" in capsys.readouterr().err
+    assert stale.is_dir()  # step 2 never ran
 
 
 def test_deploy_stops_before_building_when_prerequisites_are_missing(tmp_path: Path):
