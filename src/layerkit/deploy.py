@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ LAYERS = ("faiss", "pydantic")
 MIN_NODE_MAJOR = 20
 NPM_BINARIES = ("sls", "osls-compose")
 PLACEHOLDER_ACCOUNT = "123456789012"
+STOP_GRACE_SECONDS = 10.0  # what a stopped command's process group gets between SIGTERM and SIGKILL
 # The Framework names the search role vecsearch-search-<stage>-<region>-lambdaRole; IAM allows 64
 # characters, and the longest region names have 14.
 MAX_STAGE_LENGTH = 64 - len("vecsearch-search---lambdaRole") - 14
@@ -77,11 +79,52 @@ class DeployRequest:
 
 
 def run_subprocess(argv: Sequence[str], cwd: Path, environment: Mapping[str, str]) -> None:
-    """Run a command, streaming its output; raise DeployError when it fails."""
+    """Run a command in its own process group, streaming its output; DeployError if it fails.
+
+    On SIGTERM (turned into SystemExit meanwhile) or SIGINT the whole group is stopped, so
+    what the command started (Compose's `serverless package` per service) does not live on.
+    """
     print(f"$ {' '.join(argv)}  (in {cwd})", flush=True)
-    completed = subprocess.run(list(argv), cwd=cwd, env=dict(environment), check=False)
-    if completed.returncode != 0:
-        raise DeployError(f"`{' '.join(argv)}` failed with exit status {completed.returncode}")
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        # stdin closed: a background process group reading the terminal would stop (SIGTTIN)
+        process = subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(environment), stdin=subprocess.DEVNULL, process_group=0
+        )
+        try:
+            returncode = process.wait()
+        except BaseException:
+            stop_process_group(process)
+            raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if returncode != 0:
+        raise DeployError(f"`{' '.join(argv)}` failed with exit status {returncode}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group the process leads; SIGKILL what is left after a grace period."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return  # the whole group is gone
+        if _group_ended(process, STOP_GRACE_SECONDS):
+            return
+
+
+def _group_ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait until the leader has exited and nothing is left in its process group."""
+    deadline = time.monotonic() + seconds
+    while True:
+        process.poll()  # reaps the leader, whose zombie would keep the group alive
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def framework_environment(request: DeployRequest, base: Mapping[str, str]) -> dict[str, str]:

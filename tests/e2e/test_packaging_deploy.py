@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -209,6 +211,41 @@ def test_the_region_check_is_refused_before_anything_runs(
     assert exited.value.code == 2
     assert "zz-nowhere-9" in capsys.readouterr().err
     assert stale.is_dir()  # step 2 never ran
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in {"Z", "X"}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_deploy_stops_the_commands_children_too(tmp_path: Path, signum: int):
+    # what Compose does: the command it runs starts one `serverless package` per service
+    pids = tmp_path / "pids"
+    command = f"sleep 300 & echo $! > {pids}.partial; mv {pids}.partial {pids}; wait"
+    driver = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from layerkit.deploy import run_subprocess\n"
+        f"run_subprocess(['sh', '-c', {command!r}], Path('.'), {{'PATH': '/usr/bin:/bin'}})\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", driver], cwd=tmp_path, env={"PYTHONPATH": str(ROOT / "src")}
+    )
+    deadline = time.monotonic() + 30
+    while not pids.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grandchild = int(pids.read_text())
+    assert _running(grandchild)
+    process.send_signal(signum)
+    assert process.wait(timeout=30) != 0
+    deadline = time.monotonic() + 5
+    while _running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(grandchild)
 
 
 def test_deploy_stops_before_building_when_prerequisites_are_missing(tmp_path: Path):
