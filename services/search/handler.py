@@ -28,8 +28,9 @@ install_error_handlers(app, logger)
     "/collections/<name>/search",
     description=(
         "Give exactly one of 'vector' (one query) or 'vectors' (a batch of up to 100), each with "
-        "the collection's dimension. Approximate indexes (hnsw, ivf) and metadata filters may "
-        "return fewer than k hits."
+        "the collection's dimension; at most 10,000 hits (queries x k) per search. Approximate "
+        "indexes (hnsw, ivf) and metadata filters may return fewer than k hits. A response over "
+        "Lambda's 6 MB limit is refused (422 response_too_large)."
     ),
     responses=documented(HTTPStatus.OK, SearchResponse, HTTPStatus.CONFLICT),
 )
