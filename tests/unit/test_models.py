@@ -15,6 +15,7 @@ from vecsearch.core.models import (
     Document,
     ReindexRequest,
     SearchRequest,
+    UpsertRequest,
 )
 
 
@@ -143,3 +144,32 @@ def test_a_dimension_must_be_an_integer(dimension: object) -> None:
 def test_index_parameters_must_be_integers(index: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ReindexRequest.model_validate({"index": index})
+
+
+@pytest.mark.parametrize(
+    ("vector", "problem"),
+    [
+        ([1.0, float("inf"), float("-inf")], "component 1 is inf"),
+        ([0.5, float("nan")], "component 1 is nan"),
+        ([1.0, 2.0, True], "component 2 is not a number"),
+        ([1, 2.0, "3"], "component 2 is not a number"),
+    ],
+)
+def test_every_bad_component_is_named_whatever_its_neighbours(
+    vector: list[Any], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Document(id="a", vector=vector)
+    with pytest.raises(ValidationError, match=problem):
+        SearchRequest(vectors=[[0.0] * len(vector), vector])
+
+
+def test_requests_repr_compactly_whatever_their_size() -> None:
+    # Powertools formats every route's arguments into a debug message, logged or not
+    search = SearchRequest(vectors=[[0.25] * 384] * 100, k=7)
+    upsert = UpsertRequest(documents=[Document(id=f"d{i}", vector=[0.5] * 384) for i in range(50)])
+    assert repr(search) == (
+        "SearchRequest(queries=100, dimension=384, k=7, threshold=None, filter=None, "
+        "include_metadata=False)"
+    )
+    assert repr(upsert) == "UpsertRequest(documents=50)"

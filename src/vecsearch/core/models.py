@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -90,6 +91,15 @@ IndexSpec = Annotated[FlatIndex | HnswIndex | IvfIndex, Field(discriminator="kin
 
 
 def _finite_components(vector: list[float]) -> list[float]:
+    # The usual case in three C-level passes: a finite sum means no NaN or Infinity (both
+    # propagate through addition, and components under the bound cannot overflow it).
+    if (
+        vector
+        and math.isfinite(sum(vector))
+        and max(vector) <= MAX_COMPONENT
+        and min(vector) >= -MAX_COMPONENT
+    ):
+        return vector
     for position, component in enumerate(vector):
         if not math.isfinite(component):
             raise ValueError(f"component {position} is {component}: vectors must be finite")
@@ -188,7 +198,8 @@ class Document(Strict):
     @field_validator("vector", mode="before")
     @classmethod
     def _numeric(cls, value: Any) -> Any:
-        if isinstance(value, list):
+        # Exact types: bool (a subclass of int) and strings are refused, not coerced.
+        if isinstance(value, list) and not set(map(type, value)) <= {float, int}:
             for position, component in enumerate(value):
                 if isinstance(component, bool) or not isinstance(component, int | float):
                     raise ValueError(f"component {position} is not a number")
@@ -202,6 +213,11 @@ class Document(Strict):
 
 class UpsertRequest(Strict):
     documents: Annotated[list[Document], Field(min_length=1)]
+
+    def __repr_args__(self) -> Iterator[tuple[str, Any]]:
+        # Powertools formats every route's arguments into a debug message, logged or not: a
+        # repr of every component of every document cost more than the request's own work.
+        yield "documents", len(self.documents)
 
 
 class DeleteRequest(Strict):
@@ -284,6 +300,16 @@ class SearchRequest(Strict):
                 f"returns at most {MAX_HITS_PER_SEARCH}; lower k or send fewer queries"
             )
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str, Any]]:
+        # Compact, like UpsertRequest's: 100 x 384 components took ~20 ms to format.
+        queries = self.queries()
+        yield "queries", len(queries)
+        yield "dimension", len(queries[0])
+        yield "k", self.k
+        yield "threshold", self.threshold
+        yield "filter", self.filter
+        yield "include_metadata", self.include_metadata
 
     def queries(self) -> list[list[float]]:
         """The queries as a list, whichever shape the request used."""
