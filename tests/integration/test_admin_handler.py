@@ -343,13 +343,30 @@ def test_unauthenticatedcallers_learn_nothing_about_the_body(anonymous_admin: Ca
     assert reply.status == 401
 
 
-@pytest.mark.parametrize(
-    "authorization", ["Bearer wrong-token", f"Basic {ADMIN_TOKEN}", f"bearer{ADMIN_TOKEN}"]
-)
+@pytest.mark.parametrize("authorization", ["Bearer wrong-token", f"bearer {ADMIN_TOKEN}x"])
 def test_wrong_credentials_are_403(anonymous_admin: Call, authorization: str) -> None:
     reply = anonymous_admin("GET", "/collections", headers={"authorization": authorization})
     assert reply.status == 403
     assert reply.body["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    "authorization", [f"Basic {ADMIN_TOKEN}", f"bearer{ADMIN_TOKEN}", "Bearer", "Bearer   "]
+)
+def test_credentials_of_another_scheme_or_no_token_are_401(
+    anonymous_admin: Call, authorization: str
+) -> None:
+    reply = anonymous_admin("GET", "/collections", headers={"authorization": authorization})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "unauthenticated")
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_bearer_scheme_is_matched_in_any_case(anonymous_admin: Call, scheme: str) -> None:
+    reply = anonymous_admin(
+        "GET", "/collections", headers={"authorization": f"{scheme} {ADMIN_TOKEN}"}
+    )
+    assert reply.status == 200
 
 
 def test_a_forged_iam_context_does_not_replace_the_configured_token(

@@ -343,7 +343,7 @@ def test_unexpected_failure_is_500_json_without_internals(
 
 
 @pytest.mark.parametrize(
-    "url", [None, "s3://", "ftp://host/x", "file://relative", "file:///proc/vs"]
+    "url", [None, "s3://", "s3://Bad_Bucket!/p", "ftp://h/x", "file://relative", "file:///proc/vs"]
 )
 @pytest.mark.parametrize("service", ["search", "admin"])
 def test_a_missing_or_unusable_store_url_is_a_500_configuration_error(

@@ -796,6 +796,50 @@ def test_a_second_reindex_is_refused_while_one_is_queued_or_running(
     catalog.start_reindex("items", ReindexRequest())
 
 
+def test_of_concurrent_reindex_requests_exactly_one_gets_a_job(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(3))))
+    started: list[str] = []
+    refused: list[ReindexInProgress] = []
+    barrier = threading.Barrier(8)
+
+    def request() -> None:
+        barrier.wait()
+        try:
+            started.append(catalog.start_reindex("items", ReindexRequest()).job_id)
+        except ReindexInProgress as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(started), len(refused)) == (1, 7)
+    # only the winner's job record is kept, and it runs
+    assert local_store.list(keys.jobs_prefix("items")) == [keys.job_key("items", started[0])]
+    assert catalog.run_reindex("items", started[0]).count == 3
+
+
+def test_a_request_that_loses_the_slot_race_is_refused_naming_the_winner(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    winner: list[str] = []
+
+    class OtherRequestFirst(FaultyStore):
+        """Another request takes the slot between this one's check and its claim."""
+
+        def put_if_absent(self, key: str, data: bytes) -> None:
+            if key == keys.reindex_slot_key("items") and not winner:
+                winner.append(catalog.start_reindex("items", ReindexRequest()).job_id)
+            self.inner.put_if_absent(key, data)
+
+    with pytest.raises(ReindexInProgress) as raised:
+        Catalog(OtherRequestFirst(local_store, "never")).start_reindex("items", ReindexRequest())
+    assert winner[0] in raised.value.message
+
+
 def _import(
     catalog: Catalog, store: LocalDirectoryStore, vectors: np.ndarray, records: str
 ) -> ImportRequest:
@@ -1008,19 +1052,30 @@ def test_rolling_back_replaces_a_corrupt_pointer(
     assert _top_ids(local_store, vectors[1], k=1) == ["doc1"]
 
 
-def test_a_batch_discarded_while_a_reindex_runs_is_skipped(
+def test_a_batch_cannot_be_discarded_while_a_reindex_is_queued_or_running(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    batch = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    job = catalog.start_reindex("items", ReindexRequest())
+    with pytest.raises(ReindexInProgress, match=job.job_id):
+        catalog.discard_batch("items", batch.batch_id)
+    assert catalog.run_reindex("items", job.job_id).count == 2
+    assert catalog.list_pending("items").batches == []
+
+
+def test_a_batch_discarded_just_before_a_reindex_listed_it_is_skipped(
     catalog: Catalog, local_store: LocalDirectoryStore
 ) -> None:
     catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
     doomed = catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1), "bad")))
 
     class DiscardAfterListing(FaultyStore):
-        """The operator discards a batch just after the job listed the pending ones."""
+        """A discard that passed its check before the job started deletes after the listing."""
 
         def list(self, prefix: str) -> list[str]:
             listed = self.inner.list(prefix)
             if prefix == keys.pending_prefix("items"):
-                catalog.discard_batch("items", doomed.batch_id)
+                self.inner.delete(keys.pending_key("items", doomed.batch_id))
             return listed
 
     busy = Catalog(DiscardAfterListing(local_store, "never"))

@@ -38,7 +38,7 @@ from vecsearch.core.errors import (
 from vecsearch.core.keys import COLLECTION_NAME, OPAQUE_ID
 from vecsearch.settings import Settings, settings
 
-BEARER_PREFIX = "Bearer "
+BEARER_SCHEME = "bearer"
 # Lambda returns at most 6 MB (6,291,456 bytes) from a synchronous invoke, counted on the JSON of
 # the whole response; past it API Gateway answers a bare 500. Keep a margin under it.
 MAX_RESPONSE_BYTES = 6_000_000
@@ -267,12 +267,12 @@ def _authorize(event: Mapping[str, Any], config: Settings) -> None:
         # With a token configured (local runs) the token is the credential: serverless-offline lets
         # any caller forge requestContext.authorizer through its override header.
         headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-        supplied = headers.get("authorization")
-        if not supplied:
+        scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
+        # Authentication schemes are case-insensitive (RFC 9110 11.1)
+        if scheme.lower() != BEARER_SCHEME or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        if not supplied.startswith(BEARER_PREFIX) or not hmac.compare_digest(
-            supplied.removeprefix(BEARER_PREFIX).encode(),
-            config.admin_token.get_secret_value().encode(),
+        if not hmac.compare_digest(
+            token.strip().encode(), config.admin_token.get_secret_value().encode()
         ):
             raise Forbidden("the bearer token is not valid")
         return

@@ -60,6 +60,7 @@ from vecsearch.core.models import (
     PendingBatchInfo,
     PendingList,
     ReindexRequest,
+    ReindexSlot,
     UnreadableCollection,
     UpsertRequest,
     VersionInfo,
@@ -309,14 +310,13 @@ class Catalog:
 
         ReindexInProgress while another job of the collection is queued or running: two builds at
         once would race for the pointer and the slower one's work (and index spec) would be lost.
+        The slot (keys.reindex_slot_key) names the one job that may be active; it is taken over
+        with a conditional write, so of concurrent requests exactly one gets a job.
         """
         record = self._record(name)
-        active = self._active_job(name, record)
+        active, slot_tag = self._active_job(name, record)
         if active is not None:
-            raise ReindexInProgress(
-                f"collection {name!r} already has reindex job {active.job_id!r} {active.state}; "
-                "poll it and retry when it has finished"
-            )
+            raise self._in_progress(name, active)
         now = self.clock()
         status = JobStatus(
             job_id=keys.sortable_id(now),
@@ -327,9 +327,19 @@ class Catalog:
             index=request.index,
             generation=record.generation,
         )
-        self.store.put_if_absent(
-            keys.job_key(name, status.job_id), status.model_dump_json().encode()
-        )
+        job_key = keys.job_key(name, status.job_id)
+        # The record first: whoever reads the slot then always finds the job it names.
+        self.store.put_if_absent(job_key, status.model_dump_json().encode())
+        slot = ReindexSlot(job_id=status.job_id).model_dump_json().encode()
+        try:
+            if slot_tag is None:
+                self.store.put_if_absent(keys.reindex_slot_key(name), slot)
+            else:
+                self.store.put_if_match(keys.reindex_slot_key(name), slot, slot_tag)
+        except PreconditionFailed:
+            self.store.delete(job_key)  # never claimed: no worker is started for it
+            winner, _ = self._active_job(name, record)
+            raise self._in_progress(name, winner) from None
         return status
 
     def run_reindex(self, name: str, job_id: str) -> JobStatus:
@@ -422,11 +432,17 @@ class Catalog:
         return failed
 
     def discard_batch(self, name: str, batch_id: str) -> None:
-        """Drop a pending batch that can never be applied; BatchNotFound if it is not pending."""
-        self._record(name)
+        """Drop a pending batch that can never be applied; BatchNotFound if it is not pending.
+
+        ReindexInProgress while a reindex is queued or running: it may already have applied the
+        batch, which would then go live although the discard was acknowledged."""
+        record = self._record(name)
         key = keys.pending_key(name, batch_id)
         if not keys.OPAQUE_ID.fullmatch(batch_id) or not self.store.exists(key):
             raise BatchNotFound(f"no pending batch {batch_id!r} in collection {name!r}")
+        active, _ = self._active_job(name, record)
+        if active is not None:
+            raise self._in_progress(name, active)
         self.store.delete(key)
 
     def list_pending(self, name: str) -> PendingList:
@@ -630,25 +646,36 @@ class Catalog:
             raise JobNotFound(f"no job {job_id!r} in collection {name!r}") from None
         return parse_stored(JobStatus, raw, f"collection {name!r}: job record {job_id!r}"), tag
 
-    def _active_job(self, name: str, record: CollectionRecord) -> JobStatus | None:
-        """The newest job of this collection that is still queued or running, if any."""
-        window = self.limits.lost_job_seconds + self.limits.stale_job_seconds
-        for key in sorted(self.store.list(keys.jobs_prefix(name)), reverse=True):
-            job_id = key.rpartition("/")[2].removesuffix(".json")
-            try:
-                status = self._reported(self._job_tagged(name, job_id)[0])
-            except JobNotFound:
-                continue  # deleted meanwhile
-            except StoredDataCorrupt:
-                continue  # no worker can run (or claim) a job whose record is unreadable
-            if (self.clock() - status.created_at).total_seconds() > window:
-                return None  # ids sort by creation: every older job is finished or reported lost
-            if status.generation == record.generation and status.state in (
-                JobState.QUEUED,
-                JobState.RUNNING,
-            ):
-                return status
-        return None
+    def _active_job(
+        self, name: str, record: CollectionRecord
+    ) -> tuple[JobStatus | None, str | None]:
+        """The job in the reindex slot if it is still queued or running, and the slot's tag."""
+        try:
+            raw, tag = self.store.get_tagged(keys.reindex_slot_key(name))
+        except KeyNotFound:
+            return None, None
+        try:
+            job_id = ReindexSlot.model_validate_json(raw).job_id
+            status = self._reported(self._job_tagged(name, job_id)[0])
+        except (ValidationError, JobNotFound, StoredDataCorrupt):
+            return None, tag  # an unreadable slot or job record: no worker can be running it
+        if status.generation == record.generation and status.state in (
+            JobState.QUEUED,
+            JobState.RUNNING,
+        ):
+            return status, tag
+        return None, tag
+
+    @staticmethod
+    def _in_progress(name: str, active: JobStatus | None) -> ReindexInProgress:
+        job = (
+            "another reindex job"
+            if active is None
+            else (f"reindex job {active.job_id!r} {active.state}")
+        )
+        return ReindexInProgress(
+            f"collection {name!r} already has {job}; poll it and retry when it has finished"
+        )
 
     def _reported(self, status: JobStatus) -> JobStatus:
         """The status with stale records resolved: RUNNING by its version, QUEUED as lost.

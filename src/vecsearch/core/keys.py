@@ -70,6 +70,11 @@ def version_file_key(name: str, version_id: str, file_name: str) -> str:
     return f"{versions_prefix(name)}{version_id}/{file_name}"
 
 
+def reindex_slot_key(name: str) -> str:
+    """Names the collection's one reindex job that may be queued or running (claimed atomically)."""
+    return f"{collection_prefix(name)}reindex-slot.json"
+
+
 def jobs_prefix(name: str) -> str:
     """Prefix of the collection's reindex job records."""
     return f"{collection_prefix(name)}jobs/"

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from vecsearch.core.keys import COLLECTION_NAME
+from vecsearch.core.keys import COLLECTION_NAME, OPAQUE_ID
 
 MAX_DOCUMENT_ID_LENGTH = 256
 MAX_DIMENSION = 4096
@@ -360,6 +360,12 @@ class CurrentPointer(Stored):
     version_id: str
     updated_at: datetime
     generation: str | None = None  # the collection record's generation when it was written
+
+
+class ReindexSlot(Stored):
+    """The collection's one reindex job that may be queued or running."""
+
+    job_id: Annotated[str, Field(pattern=OPAQUE_ID.pattern)]
 
 
 class CollectionRecord(Stored):

@@ -1,11 +1,16 @@
 """Storage adapters: a local directory (the embedded default) and S3 (production)."""
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from vecsearch.adapters.storage.local import LocalDirectoryStore
 from vecsearch.core.store import Store
+
+# S3's bucket naming rules (general purpose buckets): 3-63 characters, starting and ending with a
+# letter or digit.
+S3_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def store_from_url(url: str, *, cache_dir: Path | None = None, s3_client: Any = None) -> Store:
@@ -16,8 +21,11 @@ def store_from_url(url: str, *, cache_dir: Path | None = None, s3_client: Any = 
             raise ValueError(f"store URL {url!r}: use file:///absolute/path")
         return LocalDirectoryStore(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
-        if not parsed.netloc:
-            raise ValueError(f"store URL {url!r}: use s3://bucket/prefix")
+        if not S3_BUCKET_NAME.fullmatch(parsed.netloc):
+            raise ValueError(
+                f"store URL {url!r}: use s3://bucket/prefix with a valid bucket name "
+                "(3-63 lower-case letters, digits, '.' and '-')"
+            )
         # Imported here: boto3 costs cold-start time that local stores never need.
         from vecsearch.adapters.storage.s3 import S3Store  # noqa: PLC0415
 
