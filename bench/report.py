@@ -98,5 +98,5 @@ def write_chart(path: Path, rows: list[Row], title: str) -> None:
     axes.set_xlabel("ratio to the same-run baseline (log scale; black tick = target)")
     axes.set_title(title, fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")  # long labels stay whole
     plt.close(figure)
