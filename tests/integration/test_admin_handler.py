@@ -343,7 +343,9 @@ def test_unauthenticatedcallers_learn_nothing_about_the_body(anonymous_admin: Ca
     assert reply.status == 401
 
 
-@pytest.mark.parametrize("authorization", ["Bearer wrong-token", f"bearer {ADMIN_TOKEN}x"])
+@pytest.mark.parametrize(
+    "authorization", ["Bearer wrong-token", f"bearer {ADMIN_TOKEN}x", "Bearer \ud800"]
+)
 def test_wrong_credentials_are_403(anonymous_admin: Call, authorization: str) -> None:
     reply = anonymous_admin("GET", "/collections", headers={"authorization": authorization})
     assert reply.status == 403

@@ -1084,3 +1084,65 @@ def test_a_batch_discarded_just_before_a_reindex_listed_it_is_skipped(
     assert (done.state, done.count) == (JobState.SUCCEEDED, 2)
     assert "1 pending batches discarded meanwhile" in done.notes
     assert _top_ids(local_store, _vectors(1)[0], k=3) == ["doc0", "doc1"]
+
+
+class SlotWriteFails(FaultyStore):
+    """The reindex slot's first write fails, before or after it landed."""
+
+    def __init__(self, inner: LocalDirectoryStore, *, lands: bool) -> None:
+        super().__init__(inner, "never")
+        self.lands = lands
+        self.failed = False
+
+    def put_if_absent(self, key: str, data: bytes) -> None:
+        if key == keys.reindex_slot_key("items") and not self.failed:
+            self.failed = True
+            if self.lands:
+                self.inner.put_if_absent(key, data)
+            raise StorageError("injected: connection reset")
+        self.inner.put_if_absent(key, data)
+
+
+def test_a_slot_claim_that_landed_despite_an_error_is_the_job(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    flaky = Catalog(SlotWriteFails(local_store, lands=True))
+    job = flaky.start_reindex("items", ReindexRequest())
+    assert catalog.run_reindex("items", job.job_id).count == 2
+
+
+def test_a_slot_claim_that_failed_leaves_no_job_behind(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    flaky = Catalog(SlotWriteFails(local_store, lands=False))
+    with pytest.raises(StorageError):
+        flaky.start_reindex("items", ReindexRequest())
+    assert local_store.list(keys.jobs_prefix("items")) == []
+    assert catalog.start_reindex("items", ReindexRequest()).state is JobState.QUEUED
+
+
+def test_deleting_stops_once_the_name_is_taken_again(
+    catalog: Catalog, local_store: LocalDirectoryStore
+) -> None:
+    catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(2))))
+    old_job = catalog.start_reindex("items", ReindexRequest())
+    catalog.run_reindex("items", old_job.job_id)
+    successor: list[str] = []
+
+    class RecreateDuringDelete(FaultyStore):
+        """Another client re-creates the collection while the old one's files are deleted."""
+
+        def delete(self, key: str) -> None:
+            if key.startswith(keys.jobs_prefix("items")) and not successor:
+                catalog.create_collection(CollectionSpec(name="items", dimension=DIMENSION))
+                catalog.upsert("items", UpsertRequest(documents=_documents(_vectors(1), "new")))
+                successor.append(catalog.start_reindex("items", ReindexRequest()).job_id)
+            self.inner.delete(key)
+
+    Catalog(RecreateDuringDelete(local_store, "never")).delete_collection("items")
+    # the new collection keeps its batch and its reindex slot: a second job is refused
+    assert catalog.describe("items").pending_batches == 1
+    with pytest.raises(ReindexInProgress, match=successor[0]):
+        catalog.start_reindex("items", ReindexRequest())
+    assert catalog.run_reindex("items", successor[0]).count == 1

@@ -271,8 +271,9 @@ def _authorize(event: Mapping[str, Any], config: Settings) -> None:
         # Authentication schemes are case-insensitive (RFC 9110 11.1)
         if scheme.lower() != BEARER_SCHEME or not token.strip():
             raise Unauthenticated("send 'Authorization: Bearer <token>'")
-        if not hmac.compare_digest(
-            token.strip().encode(), config.admin_token.get_secret_value().encode()
+        if not hmac.compare_digest(  # surrogatepass: a lone surrogate is a wrong token, not a crash
+            token.strip().encode("utf-8", "surrogatepass"),
+            config.admin_token.get_secret_value().encode("utf-8", "surrogatepass"),
         ):
             raise Forbidden("the bearer token is not valid")
         return
@@ -316,6 +317,6 @@ def deliverable(event: Mapping[str, Any], response: dict[str, Any]) -> dict[str,
         event,
         ResponseTooLarge(
             f"the response would be {size} bytes, over the {MAX_RESPONSE_BYTES} a Lambda function "
-            "can return: ask for fewer hits (lower k, fewer queries) or leave include_metadata off"
+            "can return: ask for less (a search: lower k, fewer queries or include_metadata off)"
         ),
     )

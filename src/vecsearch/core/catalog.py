@@ -229,9 +229,14 @@ class Catalog:
         An unreadable collection record does not stop it: deleting is the way out of one."""
         with suppress(StoredDataCorrupt):
             self._record(name)
-        # The spec goes first so the collection disappears at once, then the rest.
-        self.store.delete(keys.spec_key(name))
+        # The spec goes first so the collection disappears at once, then the rest, until the name
+        # is taken again: what is left then belongs to an older generation, which readers ignore,
+        # and the new collection's pointer, slot and batches must not be deleted.
+        spec_key = keys.spec_key(name)
+        self.store.delete(spec_key)
         for key in self.store.list(keys.collection_prefix(name)):
+            if self.store.exists(spec_key):
+                return
             self.store.delete(key)
 
     # document batches
@@ -340,6 +345,14 @@ class Catalog:
             self.store.delete(job_key)  # never claimed: no worker is started for it
             winner, _ = self._active_job(name, record)
             raise self._in_progress(name, winner) from None
+        except Exception:
+            # A write can land and still report an error (an S3 500 or timeout after commit).
+            active, _ = self._active_job(name, record)
+            if active is not None and active.job_id == status.job_id:
+                return status
+            with suppress(Exception):  # unclaimed: leave no queued record behind
+                self.store.delete(job_key)
+            raise
         return status
 
     def run_reindex(self, name: str, job_id: str) -> JobStatus:
@@ -657,8 +670,10 @@ class Catalog:
         try:
             job_id = ReindexSlot.model_validate_json(raw).job_id
             status = self._reported(self._job_tagged(name, job_id)[0])
-        except (ValidationError, JobNotFound, StoredDataCorrupt):
-            return None, tag  # an unreadable slot or job record: no worker can be running it
+        except (ValidationError, JobNotFound, StoredDataCorrupt, VersionCorrupt):
+            # An unreadable slot or job record, or a stale job whose version cannot be read: no
+            # worker can be running it.
+            return None, tag
         if status.generation == record.generation and status.state in (
             JobState.QUEUED,
             JobState.RUNNING,
