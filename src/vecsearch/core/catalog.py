@@ -337,10 +337,7 @@ class Catalog:
         self.store.put_if_absent(job_key, status.model_dump_json().encode())
         slot = ReindexSlot(job_id=status.job_id).model_dump_json().encode()
         try:
-            if slot_tag is None:
-                self.store.put_if_absent(keys.reindex_slot_key(name), slot)
-            else:
-                self.store.put_if_match(keys.reindex_slot_key(name), slot, slot_tag)
+            self._swap(keys.reindex_slot_key(name), slot, slot_tag)
         except PreconditionFailed:
             self.store.delete(job_key)  # never claimed: no worker is started for it
             winner, _ = self._active_job(name, record)
@@ -526,11 +523,11 @@ class Catalog:
         manifest = verify_version(self.store, name, version_id)
         if manifest.generation != record.generation:
             raise VersionNotFound(f"no version {version_id!r} in collection {name!r}")
+        # Only the pointer's tag is needed, so an unreadable pointer is replaced like any other.
         try:
-            pointer = read_pointer(self.store, name)
-            previous_tag = None if pointer is None else pointer[1]
-        except StoredDataCorrupt:  # rolling back is the way out of an unreadable pointer
-            previous_tag = self.store.get_tagged(keys.current_key(name))[1]
+            previous_tag: str | None = self.store.get_tagged(keys.current_key(name))[1]
+        except KeyNotFound:
+            previous_tag = None
         self._promote(name, version_id, previous_tag, record.generation)
         return self.describe(name)
 
@@ -887,14 +884,19 @@ class Catalog:
             version_id=version_id, updated_at=self.clock(), generation=generation
         ).model_dump_json()
         try:
-            if previous_tag is None:
-                self.store.put_if_absent(keys.current_key(name), pointer.encode())
-            else:
-                self.store.put_if_match(keys.current_key(name), pointer.encode(), previous_tag)
+            self._swap(keys.current_key(name), pointer.encode(), previous_tag)
         except PreconditionFailed:
             raise ConcurrentUpdate(
                 f"collection {name!r}: the live version changed while {version_id!r} was prepared"
             ) from None
+
+    def _swap(self, key: str, data: bytes, previous_tag: str | None) -> None:
+        """Write key if it still has previous_tag (None: if it does not exist yet), else
+        PreconditionFailed."""
+        if previous_tag is None:
+            self.store.put_if_absent(key, data)
+        else:
+            self.store.put_if_match(key, data, previous_tag)
 
     def _pointer_names(self, name: str, version_id: str) -> bool | None:
         """Whether the live pointer names version_id; None when the pointer cannot be read."""
