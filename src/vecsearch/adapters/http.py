@@ -219,7 +219,7 @@ def install_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
     app.exception_handler(Exception)(_unexpected)
 
 
-def _check_media_type(event: Mapping[str, Any]) -> None:
+def _check_media_type(event: dict[str, Any]) -> None:
     """415 for a body, or a method that takes one, declared as anything but JSON.
 
     Powertools would parse form and multipart bodies (even empty ones) into fields, so every
@@ -288,12 +288,13 @@ def _authorize(event: Mapping[str, Any], config: Settings) -> None:
 
 
 def admit(
-    event: Mapping[str, Any], logger: Logger, *, require_auth: bool = False
+    event: dict[str, Any], logger: Logger, *, require_auth: bool = False
 ) -> dict[str, Any] | None:
     """Check a request before routing; return a refusal response, or None to let it through.
 
     Runs ahead of Powertools routing so an unauthenticated caller learns nothing (not even whether
     its body would validate) and so oversized or undecodable bodies never reach the JSON parser.
+    A JSON Content-Type is rewritten in the event to the lower-case form Powertools matches.
     """
     try:
         config = settings()
