@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 def _layer_arguments(parser: argparse.ArgumentParser, root: Path, given: list[str]) -> list[str]:
     """The layers named, deduplicated; an unknown one ends the run (exit 2) before any work."""
     known = layer_names(root)
-    names = list(dict.fromkeys(_layer_name(argument, root) for argument in given))
-    unknown = [argument for argument in given if _layer_name(argument, root) not in known]
+    named = {argument: _layer_name(argument, root) for argument in given}
+    names = list(dict.fromkeys(named.values()))
+    unknown = [argument for argument, name in named.items() if name not in known]
     if unknown:
         parser.error(
             f"unknown layer {', '.join(map(repr, unknown))}: the layers in "

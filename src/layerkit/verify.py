@@ -776,9 +776,7 @@ def verify(
             except FileNotFoundError:
                 findings.append(_unopened("exists", path, f"{kind} {path} does not exist"))
             except UnreadableZip as error:
-                findings.append(
-                    Finding("zip", Severity.ERROR, _label(path), error.member, str(error))
-                )
+                findings.append(_unopened("zip", path, str(error), error.member))
         libraries = library_dirs(packages)
         for package in packages:
             findings += check_layout(package)
@@ -803,5 +801,5 @@ def _error(check: str, package: PackageFacts, path: str, message: str) -> Findin
     return Finding(check, Severity.ERROR, package.label, path, message)
 
 
-def _unopened(check: str, path: Path, message: str) -> Finding:
-    return Finding(check, Severity.ERROR, _label(path), ".", message)
+def _unopened(check: str, path: Path, message: str, member: str = ".") -> Finding:
+    return Finding(check, Severity.ERROR, _label(path), member, message)
